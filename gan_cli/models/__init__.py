@@ -1,0 +1,1 @@
+"""Generator and discriminator networks. Each is built from config through `_target_`."""

@@ -1,0 +1,60 @@
+"""Checks that run before training: bad values and combinations that cannot work."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+
+from gan_cli.errors import UserError
+
+
+def resolve_device(name: str) -> torch.device:
+    from gan_cli import distributed
+
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and distributed.world_size() > 1:
+        name = f"cuda:{distributed.local_rank()}"
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise UserError(f"trainer.device={name!r} is not a device; use auto, cpu, cuda or cuda:N.") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise UserError(f"trainer.device={name} was asked for, but this machine has no CUDA GPU that torch can use; "
+                        f"use trainer.device=cpu (or auto).")
+    if device.type not in ("cpu", "cuda"):
+        raise UserError(f"trainer.device={name!r} is not supported; use auto, cpu, cuda or cuda:N.")
+    return device
+
+
+def _positive_int(value, key: str) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise UserError(f"{key}={value!r} must be a positive whole number.")
+
+
+def check_run(cfg, generator: nn.Module, discriminator: nn.Module, loss) -> None:
+    trainer = cfg.trainer
+    for key in ("steps", "n_critic", "log_every", "sample_every", "checkpoint_every", "keep_checkpoints", "num_fixed_samples"):
+        _positive_int(trainer[key], f"trainer.{key}")
+    for key in ("lr", "g_lr", "d_lr"):
+        value = cfg.optim.get(key)
+        if value is not None and not (isinstance(value, (int, float)) and value > 0):
+            raise UserError(f"optim.{key}={value!r} must be a positive number (such as 2e-4).")
+
+    has_batch_norm = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in discriminator.modules())
+    has_spectral_norm = any(hasattr(m, "parametrizations") for m in discriminator.modules())
+    penalties, constraints = loss.d_penalties(), loss.d_constraints()
+    if loss.needs_lipschitz_critic and not (penalties or constraints or has_spectral_norm):
+        raise UserError(
+            f"loss={loss.name} needs a Lipschitz critic, but model={cfg.model.name} has no spectral norm and the "
+            f"loss has neither a gradient penalty nor weight clipping: the critic's score would grow without "
+            f"bound. Set loss.gradient_penalty=10 (WGAN-GP), loss.weight_clip=0.01 (WGAN), or use a model with "
+            f"spectral norm in D (model=sngan)."
+        )
+    for penalty in penalties:
+        if penalty.forbids_batch_norm and has_batch_norm:
+            raise UserError(
+                f"The {penalty.name} penalises each sample's input gradient, which batch norm in the "
+                f"discriminator makes meaningless (model={cfg.model.name} has model.discriminator.norm=batch). "
+                f"Use model.discriminator.norm=layer (the WGAN-GP recipe, model=wgan_gp), instance or none."
+            )
