@@ -1,8 +1,8 @@
 """Adversarial objectives on the discriminator's logits (no sigmoid in any network).
 
-Each loss gives D's loss on (real, fake) logits and G's loss on fake logits. Penalties and weight
-constraints that belong to an objective (WGAN's clipping, WGAN-GP's gradient penalty) are exposed
-as regularizer objects, which the training loop schedules like any other regularizer.
+Each loss gives D's loss on (real, fake) logits and G's loss on fake logits. What keeps a critic
+Lipschitz (WGAN's clipping, WGAN-GP's gradient penalty) lives in gan_cli.regularizers, configured
+under `regularizers`, so it combines with any loss.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import torch
 import torch.nn.functional as F
 
 from gan_cli.errors import UserError
-from gan_cli.regularizers import GradientPenalty, WeightClip
 
 
 class GANLoss:
@@ -26,14 +25,6 @@ class GANLoss:
 
     def g_loss(self, fake_logits: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
-
-    def d_penalties(self) -> list:
-        """Penalties added to D's loss (objects with __call__(D, real, fake, labels))."""
-        return []
-
-    def d_constraints(self) -> list:
-        """Constraints applied to D's weights after each D step."""
-        return []
 
 
 class BCELoss(GANLoss):
@@ -83,29 +74,11 @@ class WassersteinLoss(GANLoss):
     name = "wasserstein"
     needs_lipschitz_critic = True
 
-    def __init__(self, gradient_penalty: float | None = 10.0, weight_clip: float | None = None):
-        for key, value in (("gradient_penalty", gradient_penalty), ("weight_clip", weight_clip)):
-            if value is not None and not value > 0:
-                raise UserError(f"loss.{key}={value!r} must be a positive number, or null to turn it off.")
-        if gradient_penalty is not None and weight_clip is not None:
-            raise UserError(
-                f"loss.gradient_penalty={gradient_penalty} and loss.weight_clip={weight_clip} are both set; "
-                f"choose one way to keep the critic Lipschitz: the gradient penalty (WGAN-GP, "
-                f"loss.weight_clip=null) or weight clipping (WGAN, loss.gradient_penalty=null)."
-            )
-        self.gradient_penalty, self.weight_clip = gradient_penalty, weight_clip
-
     def d_loss(self, real_logits, fake_logits):
         return fake_logits.mean() - real_logits.mean()
 
     def g_loss(self, fake_logits):
         return -fake_logits.mean()
-
-    def d_penalties(self):
-        return [GradientPenalty(self.gradient_penalty)] if self.gradient_penalty else []
-
-    def d_constraints(self):
-        return [WeightClip(self.weight_clip)] if self.weight_clip else []
 
 
 class HingeLoss(GANLoss):

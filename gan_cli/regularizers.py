@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
+from gan_cli.errors import UserError
+
 
 class GradientPenalty:
     """WGAN-GP (Gulrajani 2017): weight * E[(||grad_x D(x_hat)|| - 1)^2] on random interpolates."""
@@ -37,3 +39,24 @@ class WeightClip:
     def __call__(self, discriminator: nn.Module) -> None:
         for p in discriminator.parameters():
             p.clamp_(-self.limit, self.limit)
+
+
+def build_regularizers(settings) -> tuple[list, list]:
+    """(penalties added to D's loss, constraints applied to D's weights) from the `regularizers` config."""
+    penalties, constraints = [], []
+    for key in ("gradient_penalty", "weight_clip"):
+        value = settings.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0):
+            raise UserError(f"regularizers.{key}={value!r} must be a positive number, or null to turn it off.")
+    gradient_penalty, weight_clip = settings.get("gradient_penalty"), settings.get("weight_clip")
+    if gradient_penalty and weight_clip:
+        raise UserError(
+            f"regularizers.gradient_penalty={gradient_penalty} and regularizers.weight_clip={weight_clip} are both "
+            f"set; choose one way to keep the critic Lipschitz: the gradient penalty (WGAN-GP, "
+            f"regularizers.weight_clip=null) or weight clipping (WGAN, regularizers.gradient_penalty=null)."
+        )
+    if gradient_penalty:
+        penalties.append(GradientPenalty(float(gradient_penalty)))
+    if weight_clip:
+        constraints.append(WeightClip(float(weight_clip)))
+    return penalties, constraints

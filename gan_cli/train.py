@@ -18,6 +18,7 @@ from gan_cli.checkpoint import FORMAT, CheckpointWriter, load_checkpoint
 from gan_cli.data import build_batches, real_samples
 from gan_cli.ema import make_ema
 from gan_cli.errors import UserError, exit_with
+from gan_cli.regularizers import build_regularizers
 from gan_cli.run_log import RunLog
 from gan_cli.training_loop import GAN, StopRequested, training_loop
 from gan_cli.validation import check_run, resolve_device
@@ -37,7 +38,8 @@ def train(cfg: DictConfig, run_dir: str | Path | None = None) -> dict[str, float
     generator = instantiate(cfg.model.generator).to(device)
     discriminator = instantiate(cfg.model.discriminator).to(device)
     loss = instantiate(cfg.loss)
-    check_run(cfg, generator, discriminator, loss)
+    penalties, constraints = build_regularizers(cfg.get("regularizers") or {})
+    check_run(cfg, discriminator, loss, penalties, constraints)
     gan = GAN(
         generator=generator,
         discriminator=discriminator,
@@ -47,8 +49,8 @@ def train(cfg: DictConfig, run_dir: str | Path | None = None) -> dict[str, float
         latent_dim=cfg.model.latent_dim,
         ema=make_ema(generator) if cfg.model.get("ema_decay") else None,
         ema_decay=cfg.model.get("ema_decay") or 0.0,
-        penalties=loss.d_penalties(),
-        constraints=loss.d_constraints(),
+        penalties=penalties,
+        constraints=constraints,
     )
 
     start_step = 0
@@ -60,10 +62,10 @@ def train(cfg: DictConfig, run_dir: str | Path | None = None) -> dict[str, float
     real_preview = real_samples(cfg.data, 1000, seed=cfg.trainer.seed) if len(cfg.data.shape) == 1 else None
     run_log = RunLog(run_dir, enabled=distributed.is_main())
     writer = CheckpointWriter(run_dir / "checkpoints", keep=cfg.trainer.keep_checkpoints)
-    resolved_config = OmegaConf.to_container(cfg, resolve=True)
+    configs = {"config": OmegaConf.to_container(cfg, resolve=True), "config_source": OmegaConf.to_container(cfg)}
 
     def save_checkpoint(step: int):
-        payload = checkpoint_payload(gan, batches, resolved_config, step)
+        payload = checkpoint_payload(gan, batches, configs, step)
         if distributed.is_main():
             path = writer.save(payload, step)
             log.debug("checkpoint %s", path)
@@ -76,7 +78,7 @@ def train(cfg: DictConfig, run_dir: str | Path | None = None) -> dict[str, float
     try:
         final = training_loop(
             gan, batches, cfg.trainer, run_log, save_checkpoint,
-            last_checkpoint=lambda: str(writer.last_path) if writer.last_path else None,
+            last_checkpoint=lambda: str(writer.last_path) if writer.last_path else cfg.get("resume"),
             start_step=start_step, fixed_noise=fixed_noise, real_preview=real_preview,
         )
     finally:
@@ -88,11 +90,11 @@ def train(cfg: DictConfig, run_dir: str | Path | None = None) -> dict[str, float
     return final
 
 
-def checkpoint_payload(gan: GAN, batches, config: dict, step: int) -> dict:
+def checkpoint_payload(gan: GAN, batches, configs: dict, step: int) -> dict:
     return {
         "format": FORMAT,
         "step": step,
-        "config": config,
+        **configs,  # the resolved config (what ran) and its source (interpolations kept, for resume)
         "generator": gan.raw_generator.state_dict(),
         "discriminator": gan.raw_discriminator.state_dict(),
         "ema": gan.ema.state_dict() if gan.ema is not None else None,
@@ -113,8 +115,12 @@ def restore(gan: GAN, batches, checkpoint: dict) -> int:
     gan.raw_discriminator.load_state_dict(checkpoint["discriminator"])
     if gan.ema is not None and checkpoint.get("ema") is not None:
         gan.ema.load_state_dict(checkpoint["ema"])
-    gan.g_optimizer.load_state_dict(checkpoint["g_optimizer"])
-    gan.d_optimizer.load_state_dict(checkpoint["d_optimizer"])
+    for optimizer, key in ((gan.g_optimizer, "g_optimizer"), (gan.d_optimizer, "d_optimizer")):
+        # The moments come from the checkpoint; the learning rates from this run's config.
+        configured = [group["lr"] for group in optimizer.param_groups]
+        optimizer.load_state_dict(checkpoint[key])
+        for group, lr in zip(optimizer.param_groups, configured):
+            group["lr"] = lr
     torch.set_rng_state(checkpoint["rng"]["torch"])
     if checkpoint["rng"]["cuda"] and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(checkpoint["rng"]["cuda"])
@@ -137,7 +143,8 @@ def config_for_resume(cfg: DictConfig, overrides: list[str]) -> DictConfig:
                 f"new run without resume=."
             )
         dotlist.append(override.lstrip("+"))
-    merged = OmegaConf.merge(OmegaConf.create(checkpoint["config"]), OmegaConf.from_dotlist(dotlist))
+    source = checkpoint.get("config_source") or checkpoint["config"]
+    merged = OmegaConf.merge(OmegaConf.create(source), OmegaConf.from_dotlist(dotlist))
     merged.resume = cfg.resume
     return merged
 

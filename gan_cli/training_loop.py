@@ -189,7 +189,7 @@ def training_loop(
                 for _ in range(phase.repeats):
                     value = phase.run(step)
                     bad_now = ~torch.isfinite(value.detach()) & (first_bad_step < 0)
-                    first_bad_step = torch.where(bad_now, step, first_bad_step)
+                    first_bad_step = torch.where(bad_now, step + 1, first_bad_step)  # 1-based, as logged
             step += 1
 
             if step % trainer.log_every == 0 or step == trainer.steps:

@@ -32,7 +32,7 @@ def _positive_int(value, key: str) -> None:
         raise UserError(f"{key}={value!r} must be a positive whole number.")
 
 
-def check_run(cfg, generator: nn.Module, discriminator: nn.Module, loss) -> None:
+def check_run(cfg, discriminator: nn.Module, loss, penalties: list, constraints: list) -> None:
     trainer = cfg.trainer
     for key in ("steps", "n_critic", "log_every", "sample_every", "checkpoint_every", "keep_checkpoints", "num_fixed_samples"):
         _positive_int(trainer[key], f"trainer.{key}")
@@ -43,13 +43,12 @@ def check_run(cfg, generator: nn.Module, discriminator: nn.Module, loss) -> None
 
     has_batch_norm = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in discriminator.modules())
     has_spectral_norm = any(hasattr(m, "parametrizations") for m in discriminator.modules())
-    penalties, constraints = loss.d_penalties(), loss.d_constraints()
     if loss.needs_lipschitz_critic and not (penalties or constraints or has_spectral_norm):
         raise UserError(
-            f"loss={loss.name} needs a Lipschitz critic, but model={cfg.model.name} has no spectral norm and the "
-            f"loss has neither a gradient penalty nor weight clipping: the critic's score would grow without "
-            f"bound. Set loss.gradient_penalty=10 (WGAN-GP), loss.weight_clip=0.01 (WGAN), or use a model with "
-            f"spectral norm in D (model=sngan)."
+            f"loss={loss.name} needs a Lipschitz critic, but model={cfg.model.name} has no spectral norm in D and "
+            f"neither a gradient penalty nor weight clipping is set: the critic's score would grow without bound. "
+            f"Use model=wgan_gp or model=wgan, or add regularizers.weight_clip=0.01, or "
+            f"regularizers.gradient_penalty=10 with a critic without batch norm (model.discriminator.norm=layer)."
         )
     for penalty in penalties:
         if penalty.forbids_batch_norm and has_batch_norm:

@@ -1,0 +1,202 @@
+"""The dataset layer: config `data` -> a resumable batch source on the training device.
+
+`data.dataset` is a Hydra `_target_` to one factory in this package. A factory returns one of
+  (images, labels) tensors     small sets held in memory (digits, mnist, fashion_mnist, cifar10)
+  a torch Dataset              large sets streamed by DataLoader workers (celeba, folder)
+  a GaussianMixture2D          2D mode-collapse benchmarks (ring, grid)
+and build_batches() picks the batch source from that type and `data.in_memory`.
+"""
+
+from __future__ import annotations
+
+import hydra.utils
+import torch
+from hydra.errors import InstantiationException
+from omegaconf.errors import InterpolationToMissingValueError, MissingMandatoryValue
+from torch.utils.data import DataLoader, Dataset, Subset, TensorDataset
+
+from gan_cli.data.batches import (
+    NO_LABEL,
+    BatchSource,
+    InMemoryBatches,
+    MixtureBatches,
+    StreamingBatches,
+    derived_seed,
+)
+from gan_cli.data.mixtures import GaussianMixture2D
+from gan_cli.errors import UserError
+
+__all__ = [
+    "NO_LABEL",
+    "BatchSource",
+    "GaussianMixture2D",
+    "InMemoryBatches",
+    "MixtureBatches",
+    "StreamingBatches",
+    "build_batches",
+    "build_dataset",
+    "build_mixture",
+    "real_samples",
+]
+
+# Batch size for loading a streamed Dataset into memory once, or for reading real samples.
+_LOADING_BATCH_SIZE = 256
+
+
+def build_dataset(data_cfg):
+    """Call the `data.dataset` factory; a UserError it raises comes out as itself."""
+    dataset_cfg = data_cfg.get("dataset")
+    if dataset_cfg is None or "_target_" not in dataset_cfg:
+        raise UserError(
+            f"data.dataset is missing or has no _target_ (data.name={data_cfg.get('name')!r}): "
+            "pick a dataset config with data=<name> (digits, ring, grid, mnist, fashion_mnist, "
+            "cifar10, celeba, folder), whose dataset._target_ names a factory in gan_cli.data."
+        )
+    try:
+        return hydra.utils.instantiate(dataset_cfg)
+    except (MissingMandatoryValue, InterpolationToMissingValueError) as error:
+        key = getattr(error, "full_key", None) or "a data setting"
+        raise UserError(
+            f"The data config data={data_cfg.get('name')} needs a value for {key}, which is ??? "
+            "(required) in its config file: pass it on the command line, for example "
+            "data.root=/path/to/images for a dataset read from disk."
+        ) from None
+    except InstantiationException as error:
+        # Hydra wraps whatever the factory raised; a missing dataset should read as itself.
+        if isinstance(error.__cause__, UserError):
+            raise error.__cause__ from None
+        raise
+
+
+def build_batches(data_cfg, device, seed: int, rank: int = 0, world_size: int = 1) -> BatchSource:
+    """The batch source for `data_cfg` on `device`; this rank's share of each global batch."""
+    batch_size = _checked_batch_size(data_cfg)
+    data = build_dataset(data_cfg)
+    device = torch.device(device)
+    if isinstance(data, GaussianMixture2D):
+        _check_shape(data_cfg, (2,))
+        return MixtureBatches(data, batch_size, device, seed, rank, world_size)
+
+    num_workers = int(data_cfg.get("num_workers", 2) or 0)
+    if isinstance(data, Dataset):
+        in_memory = bool(data_cfg.get("in_memory", False))
+        _check_enough_samples(data_cfg, len(data), batch_size, world_size)
+        if in_memory:
+            images, labels = _load_all(data, range(len(data)), num_workers)
+        else:
+            _check_shape(data_cfg, tuple(data[0][0].shape))
+            return StreamingBatches(data, batch_size, device, seed, rank, world_size, num_workers)
+    else:
+        images, labels = _as_tensor_pair(data, data_cfg)
+        in_memory = bool(data_cfg.get("in_memory", True))
+
+    _check_shape(data_cfg, tuple(images.shape[1:]))
+    _check_labels(data_cfg, labels)
+    _check_enough_samples(data_cfg, len(images), batch_size, world_size)
+    if in_memory:
+        return InMemoryBatches(images, labels, batch_size, device, seed, rank, world_size)
+    return StreamingBatches(
+        TensorDataset(images, labels), batch_size, device, seed, rank, world_size, num_workers
+    )
+
+
+def build_mixture(data_cfg) -> GaussianMixture2D:
+    """The 2D mixture of a ring/grid config, for counting modes and plotting its centres."""
+    data = build_dataset(data_cfg)
+    if not isinstance(data, GaussianMixture2D):
+        raise UserError(
+            f"data.name={data_cfg.get('name')!r} is not a 2D Gaussian mixture, but this needs one "
+            "(mode counting works on 2D points): use data=ring or data=grid."
+        )
+    return data
+
+
+def real_samples(data_cfg, n: int, seed: int) -> torch.Tensor:
+    """n real samples on the CPU, chosen by seed: images (n, C, R, R) in [-1, 1] or points (n, 2).
+
+    For plotting real data beside fakes and for evaluation; independent of the training order.
+    """
+    data = build_dataset(data_cfg)
+    generator = torch.Generator().manual_seed(derived_seed("real_samples", seed))
+    if isinstance(data, GaussianMixture2D):
+        return data.sample(n, generator=generator)
+    if not isinstance(data, Dataset):
+        data = _as_tensor_pair(data, data_cfg)[0]
+    num_samples = len(data)
+    if n > num_samples:
+        raise UserError(
+            f"{n} real samples were requested but data.name={data_cfg.get('name')!r} holds only "
+            f"{num_samples}: ask for at most {num_samples} (or use a larger dataset)."
+        )
+    chosen = torch.randperm(num_samples, generator=generator)[:n]
+    if isinstance(data, Dataset):
+        num_workers = int(data_cfg.get("num_workers", 2) or 0)
+        return _load_all(data, chosen.tolist(), num_workers)[0]
+    return data.index_select(0, chosen)
+
+
+def _checked_batch_size(data_cfg) -> int:
+    batch_size = data_cfg.get("batch_size")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise UserError(
+            f"data.batch_size={batch_size!r} is not valid: it must be a positive integer (the "
+            "batch per process; the global batch is data.batch_size times the number of GPUs)."
+        )
+    return batch_size
+
+
+def _as_tensor_pair(data, data_cfg) -> tuple[torch.Tensor, torch.Tensor]:
+    if (
+        isinstance(data, (tuple, list))
+        and len(data) == 2
+        and all(isinstance(part, torch.Tensor) for part in data)
+        and len(data[0]) == len(data[1])
+    ):
+        return data[0], data[1]
+    target = data_cfg.get("dataset", {}).get("_target_")
+    raise UserError(
+        f"data.dataset._target_={target} returned a {type(data).__name__}, which is not a "
+        "dataset: a factory must return (images, labels) tensors, a torch Dataset or a "
+        "GaussianMixture2D; point _target_ at one of the factories in gan_cli.data."
+    )
+
+
+def _check_shape(data_cfg, sample_shape: tuple[int, ...]) -> None:
+    """data.shape sizes the networks; it must describe what the dataset really produces."""
+    configured = data_cfg.get("shape")
+    if configured is not None and tuple(int(size) for size in configured) != tuple(sample_shape):
+        raise UserError(
+            f"data.shape={list(configured)} does not match the samples the dataset produces, "
+            f"{list(sample_shape)}: make data.shape, data.channels and data.resolution agree with "
+            "the arguments under data.dataset (its resolution and channels)."
+        )
+
+
+def _check_labels(data_cfg, labels: torch.Tensor) -> None:
+    num_classes = data_cfg.get("num_classes")
+    if num_classes is not None and len(labels) and int(labels.max()) >= int(num_classes):
+        raise UserError(
+            f"data.num_classes={num_classes} but the dataset has label {int(labels.max())}: set "
+            f"data.num_classes to at least {int(labels.max()) + 1}, or null for an unlabeled set."
+        )
+
+
+def _check_enough_samples(data_cfg, num_samples: int, batch_size: int, world_size: int) -> None:
+    if num_samples < batch_size * world_size:
+        raise UserError(
+            f"data.name={data_cfg.get('name')!r} has {num_samples} samples, fewer than one global "
+            f"batch of data.batch_size={batch_size} x {world_size} process(es) = "
+            f"{batch_size * world_size}: lower data.batch_size or use more data."
+        )
+
+
+def _load_all(dataset: Dataset, indices, num_workers: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Decode the given items of a Dataset once into (images, labels) tensors, in index order."""
+    loader = DataLoader(
+        Subset(dataset, list(indices)), batch_size=_LOADING_BATCH_SIZE, num_workers=num_workers
+    )
+    images, labels = [], []
+    for image_batch, label_batch in loader:
+        images.append(image_batch)
+        labels.append(torch.as_tensor(label_batch, dtype=torch.long))
+    return torch.cat(images), torch.cat(labels)

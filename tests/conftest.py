@@ -1,0 +1,65 @@
+"""Shared fixtures: the real `train` config composed with CPU-sized overrides, one tmp_path per test."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_module
+from omegaconf import open_dict
+
+MODELS = ["gan", "dcgan", "lsgan", "wgan", "wgan_gp", "sngan"]
+DATASETS = ["digits", "ring", "grid", "mnist", "fashion_mnist", "cifar10", "celeba", "folder"]
+LOSSES = ["bce", "lsgan", "wasserstein", "hinge"]
+OPTIMIZERS = ["adam", "rmsprop"]
+
+# Fast settings every test run shares: 16x16 images, narrow nets, tiny batches, a few steps.
+CPU_SIZED = [
+    "trainer.device=cpu",
+    "trainer.steps=3",
+    "trainer.log_every=1",
+    "trainer.sample_every=3",
+    "trainer.checkpoint_every=3",
+    "trainer.num_fixed_samples=4",
+    "data.batch_size=8",
+]
+
+
+def tiny_model_overrides(model: str, image_data: bool = True) -> list[str]:
+    if model == "gan":
+        return ["model.generator.hidden=[32,32]", "model.discriminator.hidden=[32,32]", "model.latent_dim=8"]
+    overrides = ["model.generator.base_width=8", "model.discriminator.base_width=8", "model.latent_dim=8"]
+    return overrides + (["data.resolution=16"] if image_data else [])
+
+
+def compose_train(overrides: list[str]):
+    with initialize_config_module(config_module="gan_cli.conf", version_base="1.3"):
+        return compose(config_name="train", overrides=overrides)
+
+
+@pytest.fixture
+def tiny_cfg(tmp_path):
+    """Compose the train config for a model/data pair with CPU-sized settings."""
+
+    def make(model="dcgan", data="digits", extra=()):
+        image_data = data not in ("ring", "grid")
+        overrides = [f"model={model}", f"data={data}", *CPU_SIZED, *tiny_model_overrides(model, image_data), *extra]
+        cfg = compose_train(overrides)
+        with open_dict(cfg):
+            cfg.resume = cfg.get("resume")
+        return cfg
+
+    return make
+
+
+def run_cli(*args: str, cwd: Path, timeout: int = 300, check: bool = False) -> subprocess.CompletedProcess:
+    """Run a gan-cli console command (installed entry point) in a subprocess."""
+    command = [str(Path(sys.executable).parent / args[0]), *args[1:]]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "HYDRA_FULL_ERROR": "0"}
+    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return result
