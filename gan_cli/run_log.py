@@ -32,7 +32,7 @@ class RunLog:
             for tag, value in values.items():
                 self.writer.add_scalar(tag, value, step)
 
-    def samples(self, fake: torch.Tensor, step: int, real: torch.Tensor | None = None) -> None:
+    def samples(self, fake: torch.Tensor, step: int, real: torch.Tensor | None = None, rows: int | None = None) -> None:
         """An image grid (or, for 2-D points, a scatter plot over the real data) to TensorBoard and a PNG."""
         if not self.writer:
             return
@@ -43,7 +43,8 @@ class RunLog:
             figure.savefig(path)
             self.writer.add_figure("samples/fixed_noise", figure, step)  # closes the figure
         else:
-            grid = visuals.grid_image(fake)
+            # A conditional model's grid has one row per class.
+            grid = visuals.grid_image(fake, nrow=fake.shape[0] // rows if rows else None)
             grid.save(path)
             self.writer.add_image("samples/fixed_noise", np.asarray(grid.convert("RGB")), step, dataformats="HWC")
 

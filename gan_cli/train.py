@@ -14,72 +14,65 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from gan_cli import distributed
-from gan_cli.checkpoint import FORMAT, CheckpointWriter, load_checkpoint
+from gan_cli.checkpoint import CheckpointWriter, load_checkpoint
 from gan_cli.data import build_batches, real_samples
 from gan_cli.ema import make_ema
 from gan_cli.errors import UserError, exit_with
 from gan_cli.regularizers import build_regularizers
 from gan_cli.run_log import RunLog
+from gan_cli.latents import LatentSampler
+from gan_cli.launch import check_devices, launch_processes
+from gan_cli.precision import make_scaler, parse_precision
+from gan_cli.run_state import checkpoint_payload, restore
+from gan_cli.sweep import JobAlreadyFinished, finish_job, job_config, record_interrupted
 from gan_cli.training_loop import GAN, StopRequested, training_loop
-from gan_cli.validation import check_run, resolve_device
+from gan_cli.validation import check_codes, check_labels, check_run, resolve_device
 
 log = logging.getLogger("gan_cli")
-CONFIG_GROUPS = ("model", "loss", "data", "optim", "trainer")
+CONFIG_GROUPS = ("model", "loss", "data", "optim", "trainer", "experiment", "debug", "hparams_search")
 
 
 def train(cfg: DictConfig, run_dir: str | Path | None = None) -> dict[str, float]:
-    """Train the GAN that `cfg` describes; write logs, samples and checkpoints under run_dir."""
-    run_dir = Path(run_dir or HydraConfig.get().runtime.output_dir)
-    device = resolve_device(cfg.trainer.device)
-    torch.manual_seed(cfg.trainer.seed + distributed.rank())
+    """Train the GAN that `cfg` describes; write logs, samples and checkpoints under run_dir.
 
-    batches = build_batches(cfg.data, device=device, seed=cfg.trainer.seed,
-                            rank=distributed.rank(), world_size=distributed.world_size())
-    generator = instantiate(cfg.model.generator).to(device)
-    discriminator = instantiate(cfg.model.discriminator).to(device)
-    loss = instantiate(cfg.loss)
-    penalties, constraints = build_regularizers(cfg.get("regularizers") or {})
-    check_run(cfg, discriminator, loss, penalties, constraints)
-    gan = GAN(
-        generator=generator,
-        discriminator=discriminator,
-        g_optimizer=instantiate(cfg.optim.generator)(generator.parameters()),
-        d_optimizer=instantiate(cfg.optim.discriminator)(discriminator.parameters()),
-        loss=loss,
-        latent_dim=cfg.model.latent_dim,
-        ema=make_ema(generator) if cfg.model.get("ema_decay") else None,
-        ema_decay=cfg.model.get("ema_decay") or 0.0,
-        penalties=penalties,
-        constraints=constraints,
-    )
+    Under a process group (torchrun, SLURM, trainer.devices=N) every rank calls this; rank 0 writes.
+    """
+    run_dir = Path(run_dir or HydraConfig.get().runtime.output_dir)
+    trainer = cfg.trainer
+    device = resolve_device(trainer.device)
+    rank, world_size = distributed.rank(), distributed.world_size()
+    torch.manual_seed(trainer.seed + rank)
+    gan, batches = build_gan(cfg, device)
+    loss, precision = gan.loss, gan.precision
 
     start_step = 0
     if cfg.get("resume"):
         start_step = restore(gan, batches, load_checkpoint(cfg.resume))
 
-    fixed_noise = torch.randn(cfg.trainer.num_fixed_samples, cfg.model.latent_dim,
-                              generator=torch.Generator().manual_seed(cfg.trainer.seed)).to(device)
-    real_preview = real_samples(cfg.data, 1000, seed=cfg.trainer.seed) if len(cfg.data.shape) == 1 else None
+    fixed_noise, fixed_labels = fixed_latents(cfg, gan.latents)
+    fixed_noise = fixed_noise.to(device)
+    fixed_labels = fixed_labels.to(device) if fixed_labels is not None else None
+    real_preview = real_samples(cfg.data, 1000, seed=trainer.seed) if len(cfg.data.shape) == 1 else None
     run_log = RunLog(run_dir, enabled=distributed.is_main())
-    writer = CheckpointWriter(run_dir / "checkpoints", keep=cfg.trainer.keep_checkpoints)
+    writer = CheckpointWriter(run_dir / "checkpoints", keep=trainer.keep_checkpoints)
     configs = {"config": OmegaConf.to_container(cfg, resolve=True), "config_source": OmegaConf.to_container(cfg)}
 
     def save_checkpoint(step: int):
         payload = checkpoint_payload(gan, batches, configs, step)
         if distributed.is_main():
-            path = writer.save(payload, step)
-            log.debug("checkpoint %s", path)
+            writer.save(payload, step)
         distributed.barrier()
 
     run_log.info(
         f"Training {cfg.model.name} on {cfg.data.name} {list(cfg.data.shape)} with loss={loss.name} on {device}"
-        f" ({distributed.world_size()} process(es)), steps {start_step} -> {cfg.trainer.steps}; run folder: {run_dir}"
+        f" ({world_size} process(es), precision {precision}), steps {start_step} -> {trainer.steps}; "
+        f"run folder: {run_dir}"
     )
     try:
         final = training_loop(
-            gan, batches, cfg.trainer, run_log, save_checkpoint,
+            gan, batches, trainer, run_log, save_checkpoint,
             last_checkpoint=lambda: str(writer.last_path) if writer.last_path else cfg.get("resume"),
-            start_step=start_step, fixed_noise=fixed_noise, real_preview=real_preview,
+            start_step=start_step, fixed_noise=fixed_noise, fixed_labels=fixed_labels, real_preview=real_preview,
         )
     finally:
         run_log.close()
@@ -90,42 +83,102 @@ def train(cfg: DictConfig, run_dir: str | Path | None = None) -> dict[str, float
     return final
 
 
-def checkpoint_payload(gan: GAN, batches, configs: dict, step: int) -> dict:
-    return {
-        "format": FORMAT,
-        "step": step,
-        **configs,  # the resolved config (what ran) and its source (interpolations kept, for resume)
-        "generator": gan.raw_generator.state_dict(),
-        "discriminator": gan.raw_discriminator.state_dict(),
-        "ema": gan.ema.state_dict() if gan.ema is not None else None,
-        "g_optimizer": gan.g_optimizer.state_dict(),
-        "d_optimizer": gan.d_optimizer.state_dict(),
-        "rng": {
-            "torch": torch.get_rng_state(),
-            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-        },
-        "data": batches.state_dict(),
-        "world_size": distributed.world_size(),
-    }
+def fixed_latents(cfg: DictConfig, latents: LatentSampler) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The sample grid's inputs, the same in every run with this seed; a row per class when conditional."""
+    generator = torch.Generator().manual_seed(cfg.trainer.seed)
+    n = cfg.trainer.num_fixed_samples
+    labels = None
+    if latents.num_classes:
+        per_class = max(1, n // latents.num_classes)
+        labels = torch.arange(latents.num_classes).repeat_interleave(per_class)
+        n = len(labels)
+    z = torch.randn(n, latents.dim - latents.code_dim, generator=generator)
+    if latents.code_dim:
+        z = torch.cat([z, latents.auxiliary.sample_codes(n, generator, "cpu")], dim=1)
+    return z, labels
 
 
-def restore(gan: GAN, batches, checkpoint: dict) -> int:
-    """Put every piece of training state back; return the step to continue from."""
-    gan.raw_generator.load_state_dict(checkpoint["generator"])
-    gan.raw_discriminator.load_state_dict(checkpoint["discriminator"])
-    if gan.ema is not None and checkpoint.get("ema") is not None:
-        gan.ema.load_state_dict(checkpoint["ema"])
-    for optimizer, key in ((gan.g_optimizer, "g_optimizer"), (gan.d_optimizer, "d_optimizer")):
-        # The moments come from the checkpoint; the learning rates from this run's config.
-        configured = [group["lr"] for group in optimizer.param_groups]
-        optimizer.load_state_dict(checkpoint[key])
-        for group, lr in zip(optimizer.param_groups, configured):
-            group["lr"] = lr
-    torch.set_rng_state(checkpoint["rng"]["torch"])
-    if checkpoint["rng"]["cuda"] and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(checkpoint["rng"]["cuda"])
-    batches.load_state_dict(checkpoint["data"])
-    return int(checkpoint["step"])
+def build_gan(cfg: DictConfig, device: torch.device) -> tuple[GAN, object]:
+    """The networks, optimizers, loss, regularizers and batch source that `cfg` describes."""
+    trainer = cfg.trainer
+    precision = parse_precision(trainer.get("precision", 32))
+    rank, world_size = distributed.rank(), distributed.world_size()
+    batches = build_batches(cfg.data, device=device, seed=trainer.seed, rank=rank, world_size=world_size)
+    generator = instantiate(cfg.model.generator).to(device)
+    discriminator = instantiate(cfg.model.discriminator).to(device)
+    loss = instantiate(cfg.loss)
+    penalties, constraints = build_regularizers(cfg.get("regularizers") or {})
+    auxiliary = instantiate(cfg.model.auxiliary) if cfg.model.get("auxiliary") else None
+    conditional = bool(cfg.model.get("conditional", False))
+    check_run(cfg, discriminator, loss, penalties, constraints)
+    check_labels(cfg, conditional, auxiliary)
+    check_codes(cfg, auxiliary)
+    channels_last = use_channels_last(trainer, device, cfg.data.shape)
+    if channels_last:
+        generator.to(memory_format=torch.channels_last)
+        discriminator.to(memory_format=torch.channels_last)
+    g_train, d_train = wrap_for_training(generator, discriminator, device, compile_=trainer.get("compile", False),
+                                         double_backward=bool(penalties))
+    gan = GAN(
+        generator=generator,
+        discriminator=discriminator,
+        g_optimizer=instantiate(cfg.optim.generator)(generator.parameters()),
+        d_optimizer=instantiate(cfg.optim.discriminator)(discriminator.parameters()),
+        loss=loss,
+        latents=LatentSampler(cfg.model.latent_dim, trainer.seed, device, rank, world_size,
+                              num_classes=cfg.data.num_classes if conditional else None, auxiliary=auxiliary),
+        g_train=g_train,
+        d_train=d_train,
+        ema=make_ema(generator) if cfg.model.get("ema_decay") else None,
+        ema_decay=cfg.model.get("ema_decay") or 0.0,
+        penalties=penalties,
+        constraints=constraints,
+        precision=precision,
+        g_scaler=make_scaler(precision, device),
+        d_scaler=make_scaler(precision, device),
+        channels_last=channels_last,
+        conditional=conditional,
+        auxiliary=auxiliary,
+        augment=build_augment(cfg),
+    )
+    return gan, batches
+
+
+def build_augment(cfg: DictConfig):
+    policy = (cfg.get("augment") or {}).get("policy")
+    if not policy:
+        return None
+    from gan_cli.augment import DiffAugment
+
+    return DiffAugment(policy)
+
+
+def use_channels_last(trainer, device: torch.device, data_shape) -> bool:
+    """channels-last memory format: on by default on GPUs (faster convolutions), off on the CPU."""
+    setting = trainer.get("channels_last", "auto")
+    if len(data_shape) != 3:
+        return False
+    return device.type == "cuda" if setting == "auto" else bool(setting)
+
+
+def wrap_for_training(generator, discriminator, device, compile_: bool, double_backward: bool):
+    """G and D as the training step calls them: each in its own DDP wrapper under a process group,
+    then compiled if asked. D is not compiled when a penalty needs a double backward through it,
+    which torch.compile does not support."""
+    g_train, d_train = generator, discriminator
+    if distributed.world_size() > 1:
+        from torch.nn.parallel import DistributedDataParallel as DDP
+
+        ids = [device.index] if device.type == "cuda" else None
+        g_train = DDP(generator, device_ids=ids)
+        d_train = DDP(discriminator, device_ids=ids)  # BN buffers follow rank 0
+    if compile_:
+        g_train = torch.compile(g_train)
+        if not double_backward:
+            d_train = torch.compile(d_train)
+        else:
+            log.info("trainer.compile: D stays eager (its gradient penalty needs a double backward)")
+    return g_train, d_train
 
 
 def config_for_resume(cfg: DictConfig, overrides: list[str]) -> DictConfig:
@@ -149,23 +202,45 @@ def config_for_resume(cfg: DictConfig, overrides: list[str]) -> DictConfig:
     return merged
 
 
+def run_job(cfg: DictConfig, run_dir: Path) -> dict[str, float]:
+    """One job: in this process, in the process group the environment describes, or in N spawned ones."""
+    devices = check_devices(cfg.trainer.get("devices", 1), cfg.trainer.device)
+    if distributed.environment_world_size() > 1:  # torchrun or SLURM started the ranks
+        distributed.init_from_env(timeout_s=cfg.trainer.get("ddp_timeout_s", 300))
+        return train(cfg, run_dir)
+    if devices > 1:
+        return launch_processes(cfg, run_dir, devices)
+    return train(cfg, run_dir)
+
+
 @hydra.main(version_base="1.3", config_path="pkg://gan_cli.conf", config_name="train")
 def main(cfg: DictConfig) -> float | None:
     hydra_cfg = HydraConfig.get()
     single_run = hydra_cfg.mode == RunMode.RUN
+    run_dir = Path(hydra_cfg.runtime.output_dir)
     try:
-        if cfg.get("resume"):
-            cfg = config_for_resume(cfg, list(hydra_cfg.overrides.task))
-        final = train(cfg)
+        cfg = job_config(cfg, hydra_cfg)  # resume=PATH, or resume=auto in a sweep (gan_cli/sweep.py)
+        final = run_job(cfg, run_dir)
+    except JobAlreadyFinished as done:  # resume=auto: the job finished in an earlier run of the sweep
+        return done.objective
     except UserError as error:
         if not single_run:
             raise  # the sweep records the job as failed and goes on
-        exit_with(error)
+        if str(error):
+            exit_with(error)
+        sys.exit(error.exit_code)
     except StopRequested as stop:
-        log.warning(f"Stopped at step {stop.args[0]}; checkpoint written. Resume with: "
-                    f"gan-train resume={Path(hydra_cfg.runtime.output_dir) / 'checkpoints' / 'last.pt'}")
+        if distributed.is_main():
+            if cfg.trainer.get("save_checkpoints", True):
+                log.warning(f"Stopped at step {stop.args[0]}; checkpoint written. Resume with: "
+                            f"gan-train resume={run_dir / 'checkpoints' / 'last.pt'}")
+            else:
+                log.warning(f"Stopped at step {stop.args[0]}; no checkpoint (trainer.save_checkpoints=false).")
+        record_interrupted(hydra_cfg, stop.args[0])
         sys.exit(130)
-    return final.get("loss/g")
+    finally:
+        distributed.shutdown()
+    return finish_job(cfg, hydra_cfg, final)  # status.json, HPARAMS; the objective (cfg.objective)
 
 
 if __name__ == "__main__":

@@ -18,44 +18,55 @@ import torch
 import torch.nn as nn
 
 from gan_cli import distributed
+from gan_cli.auxiliary import objective_terms, split_output
 from gan_cli.ema import update_ema
 from gan_cli.errors import UserError
+from gan_cli.latents import LatentSampler
 from gan_cli.losses import GANLoss
+from gan_cli.precision import autocast
 from gan_cli.run_log import RunLog
 from gan_cli.stats import RunningStats
 
 
 @dataclass
 class GAN:
-    generator: nn.Module           # the module G's training step calls (DDP-wrapped under DDP)
-    discriminator: nn.Module       # the module D's training step calls (DDP-wrapped under DDP)
+    generator: nn.Module           # the plain G (its weights are what checkpoints hold)
+    discriminator: nn.Module       # the plain D
     g_optimizer: torch.optim.Optimizer
     d_optimizer: torch.optim.Optimizer
     loss: GANLoss
-    latent_dim: int
+    latents: LatentSampler
+    g_train: nn.Module | None = None   # G as the training step calls it (DDP-wrapped and/or compiled)
+    d_train: nn.Module | None = None   # D likewise
     ema: nn.Module | None = None   # moving average of G, used for samples when present
     ema_decay: float = 0.999
     penalties: list = field(default_factory=list)    # added to D's loss
     constraints: list = field(default_factory=list)  # applied to D's weights after its step
+    precision: str = "32"
+    g_scaler: torch.amp.GradScaler | None = None
+    d_scaler: torch.amp.GradScaler | None = None
+    channels_last: bool = False
+    conditional: bool = False          # G and D take class labels
+    auxiliary: object | None = None    # ACGAN / InfoGAN objective on D's extra heads
+    augment: Callable | None = None    # DiffAugment, applied to everything D sees
 
-    @property
-    def raw_generator(self) -> nn.Module:
-        return getattr(self.generator, "module", self.generator)
-
-    @property
-    def raw_discriminator(self) -> nn.Module:
-        return getattr(self.discriminator, "module", self.discriminator)
+    def __post_init__(self):
+        self.g_train = self.generator if self.g_train is None else self.g_train
+        self.d_train = self.discriminator if self.d_train is None else self.d_train
+        self.g_scaler = torch.amp.GradScaler(enabled=False) if self.g_scaler is None else self.g_scaler
+        self.d_scaler = torch.amp.GradScaler(enabled=False) if self.d_scaler is None else self.d_scaler
 
     @property
     def sampler(self) -> nn.Module:
-        return self.ema if self.ema is not None else self.raw_generator
+        return self.ema if self.ema is not None else self.generator
 
 
 @dataclass
 class Phase:
     name: str
-    repeats: int                    # times per step (n_critic for D)
-    run: Callable[[int], torch.Tensor]  # one update; returns its main loss for the finiteness check
+    repeats: int                        # times per step (n_critic for D)
+    run: Callable[[int], torch.Tensor]  # one update (given the update's index, for lazy penalties);
+                                        # returns its main loss for the finiteness check
 
 
 class NonFiniteLoss(UserError):
@@ -68,17 +79,25 @@ class StopRequested(Exception):
 
 @contextlib.contextmanager
 def stop_on_signal():
-    """First Ctrl-C/SIGTERM: finish the step, checkpoint, stop. A second Ctrl-C stops at once."""
-    flag = {"stop": False}
+    """First Ctrl-C/SIGTERM: finish the step, checkpoint, stop. A second Ctrl-C stops at once.
+
+    SIGUSR2 (the warning submitit/SLURM sends before a time limit or preemption) stops the same
+    way; once the checkpoint is written, `flag["after_checkpoint"]()` hands the signal to the
+    handler that was there before (submitit's, which requeues the job).
+    """
+    flag = {"stop": False, "after_checkpoint": lambda: None}
+    previous = {}
 
     def request_stop(signum, frame):
         if flag["stop"] and signum == signal.SIGINT:
             raise KeyboardInterrupt
         flag["stop"] = True
+        handler = previous.get(signum)
+        if signum == signal.SIGUSR2 and callable(handler):
+            flag["after_checkpoint"] = lambda: handler(signum, frame)
 
-    previous = {}
     with contextlib.suppress(ValueError):  # not the main thread: no handlers, no graceful stop
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGUSR2):
             previous[sig] = signal.signal(sig, request_stop)
     try:
         yield flag
@@ -87,31 +106,43 @@ def stop_on_signal():
             signal.signal(sig, handler)
 
 
-def latents(batch: int, dim: int, device) -> torch.Tensor:
-    return torch.randn(batch, dim, device=device)
-
-
 def build_phases(gan: GAN, batches, stats: RunningStats, n_critic: int) -> list[Phase]:
     """The D and G updates of one step."""
-    loss = gan.loss
-    D, G = gan.discriminator, gan.generator
+    loss, auxiliary = gan.loss, gan.auxiliary
+    device = next(gan.generator.parameters()).device
+    augment = gan.augment or (lambda images: images)
 
-    def d_update(step: int) -> torch.Tensor:
-        real, labels = batches.next()
-        with torch.no_grad():
-            fake = gan.raw_generator(latents(real.shape[0], gan.latent_dim, real.device))
-        real_logits, fake_logits = D(real), D(fake)
-        d_loss = loss.d_loss(real_logits, fake_logits)
-        total = d_loss
-        for penalty in gan.penalties:
-            value = penalty(gan.discriminator, real, fake)
-            stats.add(f"loss/{penalty.name}", value)
-            total = total + value
+    def d_update(d_iteration: int) -> torch.Tensor:
+        real, real_labels = batches.next()
+        if gan.channels_last and real.ndim == 4:
+            real = real.contiguous(memory_format=torch.channels_last)
+        z, fake_labels = gan.latents(real.shape[0])
+        d_real_labels = real_labels if gan.conditional else None
+        with torch.no_grad(), autocast(gan.precision, device):
+            fake = gan.generator(z, fake_labels)
+        with autocast(gan.precision, device):
+            real_seen, fake_seen = augment(real), augment(fake)
+            real_logits, real_extras = split_output(gan.d_train(real_seen, d_real_labels))
+            fake_logits, fake_extras = split_output(gan.d_train(fake_seen, fake_labels))
+            real_logits, fake_logits = real_logits.float(), fake_logits.float()
+            d_loss = loss.d_loss(real_logits, fake_logits)
+            total = d_loss
+            if auxiliary is not None:
+                terms = auxiliary.d_term(real_extras, fake_extras, real_labels, fake_labels, z)
+                total = total + objective_terms(terms)
+                for key, value in terms.items():
+                    stats.add(key, value)
+            for penalty in gan.penalties:
+                if d_iteration % penalty.interval == 0:
+                    value = penalty(gan.d_train, real_seen, fake_seen, d_real_labels, scaler=gan.d_scaler)
+                    stats.add(f"loss/{penalty.name}", value)
+                    total = total + value
         gan.d_optimizer.zero_grad(set_to_none=True)
-        total.backward()
-        gan.d_optimizer.step()
+        gan.d_scaler.scale(total).backward()
+        gan.d_scaler.step(gan.d_optimizer)
+        gan.d_scaler.update()
         for constraint in gan.constraints:
-            constraint(gan.raw_discriminator)
+            constraint(gan.discriminator)
         stats.add("loss/d", d_loss)
         if loss.outputs_are_logits_of_probabilities:
             stats.add("D/real", torch.sigmoid(real_logits))
@@ -121,23 +152,33 @@ def build_phases(gan: GAN, batches, stats: RunningStats, n_critic: int) -> list[
             stats.add("D/fake", fake_logits)
         if loss.needs_lipschitz_critic:
             stats.add("wasserstein_estimate", real_logits.mean() - fake_logits.mean())
-        return total
+        # Under fp16 a penalty's input gradient may overflow for a step; the scaler then skips the
+        # step and lowers its scale, so only the adversarial loss itself must stay finite.
+        return d_loss if gan.d_scaler.is_enabled() else total
 
-    def g_update(step: int) -> torch.Tensor:
-        batch = batches.batch_size
-        fake = G(latents(batch, gan.latent_dim, next(gan.raw_generator.parameters()).device))
-        # D is only a function here: its raw module (no DDP hooks) and no parameter gradients.
-        raw_d = gan.raw_discriminator
-        raw_d.requires_grad_(False)
-        g_loss = loss.g_loss(raw_d(fake))
+    def g_update(g_iteration: int) -> torch.Tensor:
+        # D is only a function here: the plain module (no DDP hooks) and no parameter gradients.
+        gan.discriminator.requires_grad_(False)
+        with autocast(gan.precision, device):
+            z, fake_labels = gan.latents(batches.batch_size)
+            fake = gan.g_train(z, fake_labels)
+            fake_logits, fake_extras = split_output(gan.discriminator(augment(fake), fake_labels))
+            g_loss = loss.g_loss(fake_logits.float())
+            total = g_loss
+            if auxiliary is not None:
+                terms = auxiliary.g_term(fake_extras, fake_labels, z)
+                total = total + objective_terms(terms)
+                for key, value in terms.items():
+                    stats.add(key, value)
         gan.g_optimizer.zero_grad(set_to_none=True)
-        g_loss.backward()
-        gan.g_optimizer.step()
-        raw_d.requires_grad_(True)
+        gan.g_scaler.scale(total).backward()
+        gan.g_scaler.step(gan.g_optimizer)
+        gan.g_scaler.update()
+        gan.discriminator.requires_grad_(True)
         if gan.ema is not None:
-            update_ema(gan.ema, gan.raw_generator, gan.ema_decay)
+            update_ema(gan.ema, gan.generator, gan.ema_decay)
         stats.add("loss/g", g_loss)
-        return g_loss
+        return total
 
     return [Phase("D", n_critic, d_update), Phase("G", 1, g_update)]
 
@@ -148,14 +189,16 @@ def training_loop(
     trainer,                                   # the trainer config (steps, n_critic, intervals)
     run_log: RunLog,
     save_checkpoint: Callable[[int], object],  # writes a checkpoint of the state after `step` steps
-    last_checkpoint: Callable[[], str | None], # the newest checkpoint written, for error messages
+    last_checkpoint: Callable[[], str | None], # the newest good checkpoint, for error messages
     start_step: int = 0,
     fixed_noise: torch.Tensor | None = None,   # latents of the sample grid
+    fixed_labels: torch.Tensor | None = None,  # their classes, for a conditional model (a row per class)
     real_preview: torch.Tensor | None = None,  # real data drawn beside 2-D samples
 ) -> dict[str, float]:
     stats = RunningStats()
     phases = build_phases(gan, batches, stats, trainer.n_critic)
     device = fixed_noise.device
+    save_checkpoints = trainer.get("save_checkpoints", True)
     # Step of the first non-finite loss, kept on the device (-1: none yet) to avoid a sync per step.
     first_bad_step = torch.full((), -1, dtype=torch.long, device=device)
     images_per_step = batches.batch_size * distributed.world_size() * trainer.n_critic
@@ -163,7 +206,7 @@ def training_loop(
     clock, clock_step, started = time.perf_counter(), start_step, time.perf_counter()
 
     def check_finite(step: int) -> None:
-        bad = int(first_bad_step.item())
+        bad = int(distributed.all_reduce_max(first_bad_step).item())
         if bad >= 0:
             last = last_checkpoint()
             where = f"the last good checkpoint is {last}" if last else "no checkpoint had been written yet"
@@ -174,20 +217,23 @@ def training_loop(
             )
 
     def sample_grid(step: int) -> None:
+        if not distributed.is_main():
+            return
         sampler = gan.sampler
         was_training = sampler.training
         sampler.eval()
         with torch.no_grad():
-            fake = sampler(fixed_noise)
+            fake = sampler(fixed_noise, fixed_labels)
         sampler.train(was_training)
-        run_log.samples(fake, step, real_preview)
+        rows = int(fixed_labels.max()) + 1 if fixed_labels is not None else None
+        run_log.samples(fake, step, real_preview, rows=rows)
 
     step = start_step
     with stop_on_signal() as stop:
         while step < trainer.steps:
             for phase in phases:
-                for _ in range(phase.repeats):
-                    value = phase.run(step)
+                for repeat in range(phase.repeats):
+                    value = phase.run(step * phase.repeats + repeat)
                     bad_now = ~torch.isfinite(value.detach()) & (first_bad_step < 0)
                     first_bad_step = torch.where(bad_now, step + 1, first_bad_step)  # 1-based, as logged
             step += 1
@@ -205,10 +251,11 @@ def training_loop(
             if step % trainer.sample_every == 0 or step == trainer.steps:
                 sample_grid(step)
             stop_now = stop_requested_anywhere(stop["stop"], device)
-            if step % trainer.checkpoint_every == 0 or step == trainer.steps or stop_now:
+            if save_checkpoints and (step % trainer.checkpoint_every == 0 or step == trainer.steps or stop_now):
                 check_finite(step)
                 save_checkpoint(step)
             if stop_now:
+                stop["after_checkpoint"]()
                 raise StopRequested(step)
     return {**last_values, "step": step}
 
@@ -218,7 +265,7 @@ def stop_requested_anywhere(local: bool, device) -> bool:
     if distributed.world_size() == 1:
         return local
     flag = torch.tensor([1.0 if local else 0.0], device=device)
-    return bool(distributed.all_reduce_mean(flag).item() > 0)
+    return bool(distributed.all_reduce_max(flag).item() > 0)
 
 
 def progress_line(step: int, total: int, values: dict[str, float], elapsed: float, start_step: int) -> str:

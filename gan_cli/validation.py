@@ -14,7 +14,7 @@ def resolve_device(name: str) -> torch.device:
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
     if name == "cuda" and distributed.world_size() > 1:
-        name = f"cuda:{distributed.local_rank()}"
+        name = f"cuda:{distributed.local_device_index()}"
     try:
         device = torch.device(name)
     except RuntimeError:
@@ -57,3 +57,27 @@ def check_run(cfg, discriminator: nn.Module, loss, penalties: list, constraints:
                 f"discriminator makes meaningless (model={cfg.model.name} has model.discriminator.norm=batch). "
                 f"Use model.discriminator.norm=layer (the WGAN-GP recipe, model=wgan_gp), instance or none."
             )
+
+
+def check_labels(cfg, conditional: bool, auxiliary) -> None:
+    """Conditional models and class objectives need a dataset with labels."""
+    needs = conditional or getattr(auxiliary, "needs_labels", False)
+    if needs and not cfg.data.get("num_classes"):
+        raise UserError(
+            f"model={cfg.model.name} is conditional on class labels, but data={cfg.data.name} has none "
+            f"(data.num_classes is null). Use a labelled dataset: data=digits, mnist, fashion_mnist or cifar10."
+        )
+
+
+def check_codes(cfg, auxiliary) -> None:
+    """InfoGAN: z holds the noise and the codes, so latent_dim must add up."""
+    code_dim = getattr(auxiliary, "code_dim", 0)
+    if not code_dim:
+        return
+    noise_dim = cfg.model.get("noise_dim", cfg.model.latent_dim - code_dim)
+    if noise_dim < 1 or noise_dim + code_dim != cfg.model.latent_dim:
+        raise UserError(
+            f"model.latent_dim={cfg.model.latent_dim} must be model.noise_dim ({noise_dim}) plus the code sizes "
+            f"({code_dim}: the categorical sizes plus the continuous count); set model.latent_dim="
+            f"{max(noise_dim, 1) + code_dim}."
+        )

@@ -29,6 +29,11 @@ CPU_SIZED = [
 
 
 def tiny_model_overrides(model: str, image_data: bool = True) -> list[str]:
+    if model == "infogan":  # z = noise + the 10-way categorical + 2 continuous codes
+        return ["model.generator.base_width=8", "model.discriminator.base_width=8", "model.noise_dim=4",
+                "model.latent_dim=16", "model.discriminator.q_width=16", "data.resolution=16"]
+    if model == "pacgan":
+        return ["model.generator.hidden=[32,32]", "model.discriminator.hidden=[32,32]", "model.latent_dim=8"]
     if model == "gan":
         return ["model.generator.hidden=[32,32]", "model.discriminator.hidden=[32,32]", "model.latent_dim=8"]
     overrides = ["model.generator.base_width=8", "model.discriminator.base_width=8", "model.latent_dim=8"]

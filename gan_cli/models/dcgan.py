@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from gan_cli.models.layers import norm_2d, require_image_shape, spectral
+from gan_cli.models.layers import check_packing, norm_2d, pack, require_image_shape, spectral
 
 
 def _width(base_width: int, resolution: int, size: int, max_width: int) -> int:
@@ -64,14 +64,17 @@ class DCGANDiscriminator(nn.Module):
         norm: str = "batch",          # normalization of the hidden blocks (never on the input block)
         spectral_norm: bool = False,  # spectral normalization on every layer (SNGAN)
         max_width: int = 1024,
+        packing: int = 1,             # PacGAN: D judges this many images at once, stacked as channels
     ):
         super().__init__()
         channels, resolution = require_image_shape(data_shape, "The DCGAN discriminator")
         self.data_shape = (channels, resolution, resolution)
         self.norm = norm
+        self.packing = check_packing(packing)
         width = lambda size: _width(base_width, resolution, size, max_width)  # noqa: E731
         size = resolution // 2
-        layers = [spectral(nn.Conv2d(channels, width(size), 4, 2, 1), spectral_norm), nn.LeakyReLU(0.2, inplace=True)]
+        layers = [spectral(nn.Conv2d(channels * self.packing, width(size), 4, 2, 1), spectral_norm),
+                  nn.LeakyReLU(0.2, inplace=True)]
         while size > 4:
             layers += [
                 spectral(nn.Conv2d(width(size), width(size // 2), 4, 2, 1, bias=norm == "none"), spectral_norm),
@@ -85,7 +88,7 @@ class DCGANDiscriminator(nn.Module):
 
     def forward(self, images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         assert images.shape[1:] == self.data_shape, (images.shape, self.data_shape)
-        return self.net(images).flatten()
+        return self.net(pack(images, self.packing)).flatten()
 
 
 def init_dcgan_weights(module: nn.Module) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import torch
 import torch.nn as nn
 from torch.nn.utils import parametrizations
 
@@ -26,6 +27,29 @@ def norm_2d(kind: str, channels: int) -> nn.Module:
 def spectral(module: nn.Module, enabled: bool) -> nn.Module:
     """Wrap a layer in spectral normalization (Miyato 2018) when enabled."""
     return parametrizations.spectral_norm(module) if enabled else module
+
+
+def pack(samples: torch.Tensor, packing: int) -> torch.Tensor:
+    """PacGAN (Lin et al. 2018): every `packing` consecutive samples become one input of D.
+
+    (B, C, ...) -> (B / packing, packing * C, ...): channels of images, features of points.
+    """
+    if packing == 1:
+        return samples
+    if samples.shape[0] % packing:
+        raise UserError(
+            f"model.discriminator.packing={packing} makes D judge {packing} samples at a time, but a batch of "
+            f"{samples.shape[0]} samples reached it: set data.batch_size to a multiple of {packing} "
+            f"(per process under DDP)."
+        )
+    return samples.reshape(samples.shape[0] // packing, packing * samples.shape[1], *samples.shape[2:])
+
+
+def check_packing(packing) -> int:
+    if isinstance(packing, bool) or not isinstance(packing, int) or packing < 1:
+        raise UserError(f"model.discriminator.packing={packing!r} must be a whole number >= 1 (1: no packing; "
+                        f"PacGAN uses 2 to 4).")
+    return packing
 
 
 def require_image_shape(data_shape, network: str) -> tuple[int, int]:

@@ -7,7 +7,7 @@ import math
 import torch
 import torch.nn as nn
 
-from gan_cli.models.layers import spectral
+from gan_cli.models.layers import check_packing, pack, spectral
 
 
 class MLPGenerator(nn.Module):
@@ -45,11 +45,13 @@ class MLPDiscriminator(nn.Module):
         data_shape,                   # shape of one sample
         hidden=(512, 256),            # widths of the hidden layers
         spectral_norm: bool = False,  # spectral normalization on every layer
+        packing: int = 1,             # PacGAN: D judges this many samples at once (one score per pack)
     ):
         super().__init__()
         self.data_shape = tuple(int(s) for s in data_shape)
         self.norm = "none"
-        layers, width = [], math.prod(self.data_shape)
+        self.packing = check_packing(packing)
+        layers, width = [], math.prod(self.data_shape) * self.packing
         for out in hidden:
             layers += [spectral(nn.Linear(width, out), spectral_norm), nn.LeakyReLU(0.2, inplace=True)]
             width = out
@@ -58,4 +60,4 @@ class MLPDiscriminator(nn.Module):
 
     def forward(self, samples: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         assert samples.shape[1:] == self.data_shape, (samples.shape, self.data_shape)
-        return self.net(samples.flatten(1)).flatten()
+        return self.net(pack(samples.flatten(1), self.packing)).flatten()

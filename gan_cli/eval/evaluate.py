@@ -1,0 +1,277 @@
+"""Evaluate a generator with the metrics the `eval` config names, and say exactly how.
+
+    evaluator = Evaluator(cfg, device)       # once: builds the extractor, loads or caches real statistics
+    values = evaluator(generator)            # {"fid": 12.3, "kid": 0.004, ...}: plain floats
+    evaluator.protocol                       # what the numbers mean: extractor, weights sha256, counts, seed
+
+`cfg` is the resolved train config (its `data` and `eval` nodes). `auto` settings follow the data:
+2-D mixtures get the VEEGAN/PacGAN mode metrics; data=digits gets the shipped digits classifier;
+other images get Inception-v3. Real-data features are cached per dataset and protocol under
+eval.cache_dir (default $GAN_CLI_CACHE or ~/.cache/gan-cli).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+from omegaconf import OmegaConf
+
+from gan_cli.data import GaussianMixture2D, build_dataset, real_samples
+from gan_cli.errors import UserError
+from gan_cli.eval import metrics as M
+from gan_cli.eval.features import build_extractor, extract
+from gan_cli.eval.mixtures import NUM_SAMPLES as MIXTURE_SAMPLES
+from gan_cli.eval.mixtures import QUALITY_STDS, mode_metrics, mode_protocol
+from gan_cli.generate import batch_latents, generate
+
+log = logging.getLogger("gan_cli")
+
+IMAGE_METRICS = ("fid", "kid", "is", "pr", "classes")
+MIXTURE_METRICS = ("modes",)
+# What each metric name puts in the result (metrics=[pr] gives precision and recall).
+VALUES = {
+    "fid": ("fid",),
+    "kid": ("kid", "kid_std"),
+    "is": ("is", "is_std"),
+    "pr": ("precision", "recall"),
+    "classes": ("class_coverage", "class_kl"),
+    "modes": ("modes", "high_quality", "reverse_kl"),
+}
+LOWER_IS_BETTER = {"fid", "kid", "kid_std", "is_std", "class_kl", "reverse_kl"}
+DEFAULT_NUM_REAL = 10000
+
+
+def lower_is_better(name: str) -> bool:
+    """Direction of a value name (for keeping the best checkpoint)."""
+    return name in LOWER_IS_BETTER
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The eval config with every `auto` resolved for one dataset."""
+
+    metrics: tuple[str, ...]
+    feature_extractor: str | None   # None for the 2-D mixtures
+    num_samples: int
+    num_real: int | None
+    seed: int
+    batch_size: int
+    best_metric: str
+    kid_subsets: int
+    kid_subset_size: int
+    pr_k: int
+    is_splits: int
+
+
+def _is_mixture(data_cfg) -> bool:
+    return len(data_cfg.shape) == 1
+
+
+def _get(eval_cfg, key, default):
+    value = eval_cfg.get(key, default) if eval_cfg is not None else default
+    return default if value is None else value
+
+
+def resolve_settings(data_cfg, eval_cfg) -> Settings:
+    """Concrete settings from the `eval` node for this data (auto -> the data's defaults)."""
+    mixture = _is_mixture(data_cfg)
+    metrics = _get(eval_cfg, "metrics", "auto")
+    if metrics == "auto":
+        metrics = MIXTURE_METRICS if mixture else ("fid", "kid", "is", "pr") + (("classes",) if data_cfg.name == "digits" else ())
+    if isinstance(metrics, str):
+        metrics = [metrics]
+    metrics = tuple(str(m) for m in metrics)
+    allowed = MIXTURE_METRICS if mixture else IMAGE_METRICS
+    unknown = [m for m in metrics if m not in allowed]
+    if unknown or not metrics:
+        kind = "2-D points (data=ring|grid)" if mixture else "images"
+        raise UserError(f"metrics={list(metrics)}: {', '.join(unknown) or 'an empty list'} cannot be computed on "
+                        f"{kind} of data={data_cfg.name}; choose from {', '.join(allowed)} (or auto).")
+
+    extractor = _get(eval_cfg, "feature_extractor", "auto")
+    if mixture:
+        extractor = None
+    elif extractor == "auto":
+        extractor = "digits_classifier" if data_cfg.name == "digits" else "inception"
+    if "classes" in metrics and extractor != "digits_classifier":
+        raise UserError("metrics=classes (class coverage) needs a classifier of the data's classes: use "
+                        "eval.feature_extractor=digits_classifier on data=digits, or drop classes.")
+
+    num_samples = _get(eval_cfg, "num_samples", "auto")
+    if num_samples == "auto":
+        num_samples = MIXTURE_SAMPLES if mixture else (2000 if extractor == "digits_classifier" else 10000)
+    num_real = None if mixture else _get(eval_cfg, "num_real", "auto")
+    if num_real == "auto":
+        num_real = DEFAULT_NUM_REAL
+    for key, value in (("num_samples", num_samples), ("num_real", num_real)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 2):
+            raise UserError(f"eval.{key}={value!r} must be a whole number of at least 2 (or auto).")
+
+    values = [v for m in metrics for v in VALUES[m]]
+    best = _get(eval_cfg, "best_metric", "auto")
+    if best == "auto":
+        best = "reverse_kl" if mixture else ("fid" if "fid" in values else values[0])
+    if best not in values:
+        raise UserError(f"eval.best_metric={best!r} is not among the values these metrics give ({', '.join(values)}); "
+                        f"pick one of them or auto.")
+    return Settings(
+        metrics=metrics, feature_extractor=extractor, num_samples=num_samples, num_real=num_real,
+        seed=int(_get(eval_cfg, "seed", 0)), batch_size=int(_get(eval_cfg, "batch_size", 250)), best_metric=best,
+        kid_subsets=int(_get(eval_cfg, "kid_subsets", 100)), kid_subset_size=int(_get(eval_cfg, "kid_subset_size", 1000)),
+        pr_k=int(_get(eval_cfg, "pr_k", 3)), is_splits=int(_get(eval_cfg, "is_splits", 10)),
+    )
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("GAN_CLI_CACHE") or Path.home() / ".cache" / "gan-cli")
+
+
+def reference_split(data_cfg) -> str:
+    """Which part of the dataset the real statistics come from."""
+    dataset = data_cfg.get("dataset") or {}
+    if "split" in dataset:
+        return str(dataset.split)
+    if "train" in dataset:
+        return "train" if dataset.train else "test"
+    return "all"
+
+
+class Evaluator:
+    """The configured metrics for one dataset; build once, call on a generator as often as needed."""
+
+    def __init__(self, cfg, device="cpu"):
+        self.data_cfg = cfg.data
+        self.settings = resolve_settings(cfg.data, cfg.get("eval"))
+        eval_cfg = cfg.get("eval") or {}
+        self.device = torch.device(device)
+        self.mixture: GaussianMixture2D | None = None
+        self.extractor = None
+        if self.settings.feature_extractor is None:
+            self.mixture = build_dataset(cfg.data)
+            self.protocol = mode_protocol(self.mixture, self.settings.num_samples, self.settings.seed, QUALITY_STDS)
+            self.protocol["dataset"] = cfg.data.name
+            return
+        self.extractor = build_extractor(self.settings.feature_extractor, eval_cfg.get("weights"),
+                                         bool(eval_cfg.get("download", True)), self.device)
+        cache_dir = eval_cfg.get("cache_dir")
+        self.cache_dir = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
+        self.real_features, num_real = self._reference_features()
+        self.real_statistics = M.feature_statistics(self.real_features)
+        self.protocol = {
+            **self.extractor.describe(),
+            "num_generated": self.settings.num_samples,
+            "num_real": num_real,
+            "reference": {"dataset": cfg.data.name, "split": reference_split(cfg.data),
+                          "resolution": cfg.data.get("resolution"), "channels": cfg.data.get("channels")},
+            "seed": self.settings.seed,
+            "fid": "Fréchet distance of Gaussians fitted to the features (Heusel et al. 2017; scipy sqrtm, "
+                   "eps=1e-6 diagonal offset when singular)",
+            "kid": {"kernel": f"polynomial (x.y / d + {M.KID_COEF0:g})^{M.KID_DEGREE}", "subsets": self.settings.kid_subsets,
+                    "subset_size": min(self.settings.kid_subset_size, self.settings.num_samples, num_real),
+                    "estimator": "unbiased MMD^2 (torch-fidelity)"},
+            "pr": {"k": self.settings.pr_k, "method": "k-NN manifolds (Kynkäänniemi et al. 2019, torch-fidelity)"},
+            "is": {"splits": self.settings.is_splits, "logits": "the extractor's class logits"},
+            "classes": "share of classes predicted at least once; KL(class histogram || uniform), nats",
+            "library": _library_versions(),
+        }
+
+    def _cache_key(self) -> dict:
+        data = OmegaConf.to_container(self.data_cfg, resolve=True)
+        for key in ("batch_size", "num_workers", "in_memory"):
+            data.pop(key, None)
+        return {"data": data, "extractor": self.extractor.describe()["feature_extractor"],
+                "weights_sha256": self.extractor.weights_sha256, "num_real": self.settings.num_real,
+                "seed": self.settings.seed, "format": 1}
+
+    def _reference_features(self) -> tuple[torch.Tensor, int]:
+        """Features of the real samples, from the cache or computed once and cached."""
+        key = self._cache_key()
+        digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:16]
+        path = self.cache_dir / "real_features" / f"{self.data_cfg.name}-{self.settings.feature_extractor}-{digest}.pt"
+        if path.is_file():
+            try:
+                cached = torch.load(path, map_location="cpu", weights_only=True)
+                return cached["features"], int(cached["num_real"])
+            except Exception:  # noqa: BLE001 - a broken cache file is recomputed
+                log.warning("ignoring unreadable cache file %s", path)
+        num_real = min(self.settings.num_real, _dataset_size(self.data_cfg))
+        images = real_samples(self.data_cfg, num_real, seed=self.settings.seed)
+        features, _ = extract(self.extractor, images, self.settings.batch_size)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+        torch.save({"features": features, "num_real": num_real, "key": json.dumps(key, default=str)}, tmp)
+        os.replace(tmp, path)
+        return features, num_real
+
+    @torch.no_grad()
+    def __call__(self, generator: nn.Module) -> dict[str, float]:
+        """The configured values for samples of `generator` (latents seeded by eval.seed)."""
+        was_training = generator.training
+        generator.eval()
+        try:
+            latents = batch_latents(self.settings.num_samples, generator.latent_dim, self.settings.seed)
+            samples = generate(generator, latents, self.settings.batch_size)
+        finally:
+            generator.train(was_training)
+        if self.mixture is not None:
+            return mode_metrics(samples, self.mixture)
+        return self.image_metrics(samples)
+
+    def image_metrics(self, samples: torch.Tensor) -> dict[str, float]:
+        """The configured values for generated images (N, C, H, W) in [-1, 1]."""
+        s = self.settings
+        features, logits = extract(self.extractor, samples, s.batch_size)
+        values: dict[str, float] = {}
+        if "fid" in s.metrics:
+            values["fid"] = M.frechet_distance(*M.feature_statistics(features), *self.real_statistics)
+        if "kid" in s.metrics:
+            values["kid"], values["kid_std"] = M.kernel_distance(features, self.real_features, s.kid_subsets,
+                                                                 s.kid_subset_size, s.seed)
+        if "is" in s.metrics:
+            values["is"], values["is_std"] = M.inception_score(logits, s.is_splits, s.seed)
+        if "pr" in s.metrics:
+            values["precision"], values["recall"] = M.precision_recall(features, self.real_features, s.pr_k)
+        if "classes" in s.metrics:
+            values["class_coverage"], values["class_kl"] = M.class_coverage(logits)
+        return values
+
+    def metric_protocol(self, metric: str) -> dict:
+        """The protocol of one metric name (fid, kid, ...): the shared part plus its own settings."""
+        shared = {k: v for k, v in self.protocol.items() if k not in VALUES}
+        own = self.protocol.get(metric)
+        return {**shared, **({metric: own} if own is not None else {})}
+
+
+def evaluate(generator: nn.Module, cfg, device="cpu") -> dict[str, float]:
+    """One-off evaluation (builds an Evaluator; keep one for repeated use)."""
+    return Evaluator(cfg, device)(generator)
+
+
+def _dataset_size(data_cfg) -> int:
+    data = build_dataset(data_cfg)
+    if isinstance(data, (tuple, list)):
+        return len(data[0])
+    return len(data)
+
+
+def _library_versions() -> dict:
+    from importlib.metadata import PackageNotFoundError, version
+
+    versions = {"torch": torch.__version__}
+    for package in ("torch-fidelity", "scipy"):
+        try:
+            versions[package] = version(package)
+        except PackageNotFoundError:
+            versions[package] = None
+    return versions
+
+
+def settings_dict(settings: Settings) -> dict:
+    return asdict(settings)

@@ -1,0 +1,187 @@
+"""Feature extractors for the image metrics: Inception-v3 (the literature's) and the offline digits CNN.
+
+An extractor maps images in [-1, 1] (N, C, H, W) to (features (N, D), logits (N, classes)) and
+describes itself for the protocol: name, weights file, weights sha256, input resize.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+from pathlib import Path
+from urllib.error import URLError
+
+import torch
+import torch.nn.functional as F
+
+from gan_cli.errors import UserError
+
+EXTRACTORS = ("inception", "digits_classifier")
+
+# torch-fidelity's Inception-v3: the TensorFlow FID network (2015-12-05 graph) converted to PyTorch;
+# the 8 hex digits in the name are the start of the file's sha256 (torch.hub's convention).
+INCEPTION_FILE = "weights-inception-2015-12-05-6726825d.pth"
+INCEPTION_URL = f"https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/{INCEPTION_FILE}"
+INCEPTION_SHA256_PREFIX = "6726825d"
+
+DIGITS_WEIGHTS = Path(__file__).resolve().parent / "weights" / "digits_classifier.pt"
+
+
+@functools.lru_cache(maxsize=8)
+def _sha256(path: str, size: int, mtime_ns: int) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    stat = Path(path).stat()
+    return _sha256(str(path), stat.st_size, stat.st_mtime_ns)
+
+
+def to_uint8(images: torch.Tensor) -> torch.Tensor:
+    """[-1, 1] floats -> uint8 RGB, the input of the TensorFlow-compatible Inception."""
+    images = ((images.float() + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)
+    return images.expand(-1, 3, -1, -1) if images.shape[1] == 1 else images
+
+
+def inception_cache_path() -> Path:
+    """Where torch.hub (and so torch-fidelity and torchmetrics) keeps the downloaded weights."""
+    return Path(torch.hub.get_dir()) / "checkpoints" / INCEPTION_FILE
+
+
+def missing_inception_message(looked_at: Path, reason: str) -> str:
+    cache = inception_cache_path()
+    return (
+        f"The Inception-v3 weights for FID/KID/IS/precision-recall are missing: {reason} {looked_at}. "
+        f"Fetch the file {INCEPTION_FILE} from {INCEPTION_URL} on a machine with internet and put it at "
+        f"{cache} (torch hub's cache; TORCH_HOME moves it), or anywhere and pass eval.weights=/path/to/{INCEPTION_FILE} "
+        f"(gan-eval: weights=...). Offline, data=digits needs no download: its metrics use the shipped digits "
+        f"classifier (eval.feature_extractor=digits_classifier)."
+    )
+
+
+def resolve_inception_weights(weights: str | os.PathLike | None, download: bool) -> Path:
+    """The Inception weights file: eval.weights, or torch hub's cache (downloaded there when allowed)."""
+    if weights:
+        path = Path(weights).expanduser()
+        if path.is_dir():
+            path = path / INCEPTION_FILE
+        if not path.is_file():
+            raise UserError(missing_inception_message(path, "eval.weights names no file at"))
+        return path
+    path = inception_cache_path()
+    if path.is_file():
+        return path
+    if not download:
+        raise UserError(missing_inception_message(path, "eval.download=false and there is no file at"))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.hub.download_url_to_file(INCEPTION_URL, str(path), hash_prefix=INCEPTION_SHA256_PREFIX, progress=False)
+    except (URLError, OSError, RuntimeError) as error:
+        raise UserError(missing_inception_message(path, f"downloading them failed ({type(error).__name__}: "
+                                                        f"{error}), and there is no file at")) from None
+    return path
+
+
+class InceptionV3:
+    """torch-fidelity's TensorFlow-compatible Inception-v3: 2048-d pool3 features, 1008 logits."""
+
+    name = "inception-v3-compat"
+    feature_name = "pool3, 2048-d"
+    resize = "bilinear to 299x299, TensorFlow 1.x compatible (torch-fidelity), after quantising to uint8 RGB"
+
+    def __init__(self, weights=None, download: bool = True, device="cpu"):
+        from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
+
+        self.weights_path = resolve_inception_weights(weights, download)
+        try:
+            # A weights file is data: check that it loads as tensors only before torch-fidelity reads it.
+            torch.load(self.weights_path, map_location="cpu", weights_only=True)
+        except Exception as error:  # noqa: BLE001 - any failure means the file is not usable weights
+            raise UserError(f"{self.weights_path} is not a loadable Inception weights file ({type(error).__name__}); "
+                            + missing_inception_message(self.weights_path, "replace the file at")) from None
+        self.weights_sha256 = file_sha256(self.weights_path)
+        self.device = torch.device(device)
+        self.network = FeatureExtractorInceptionV3(
+            self.name, ["2048", "logits_unbiased"], feature_extractor_weights_path=str(self.weights_path)
+        ).to(self.device).eval()
+
+    @torch.no_grad()
+    def __call__(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        features, logits = self.network(to_uint8(images).to(self.device))
+        return features.float().cpu(), logits.float().cpu()
+
+    def describe(self) -> dict:
+        return {
+            "feature_extractor": self.name,
+            "features": self.feature_name,
+            "weights": str(self.weights_path),
+            "weights_sha256": self.weights_sha256,
+            "weights_are_reference": self.weights_sha256.startswith(INCEPTION_SHA256_PREFIX),
+            "resize": self.resize,
+        }
+
+
+class DigitsFeatures:
+    """The shipped digits CNN (gan_cli.eval.digits_classifier): 64-d features, 10 logits."""
+
+    name = "digits-classifier"
+    feature_name = "penultimate layer, 64-d"
+
+    def __init__(self, weights=None, device="cpu"):
+        from gan_cli.eval.digits_classifier import RESOLUTION, DigitsClassifier
+
+        self.weights_path = Path(weights).expanduser() if weights else DIGITS_WEIGHTS
+        if not self.weights_path.is_file():
+            raise UserError(f"The digits classifier weights are missing at {self.weights_path}: reinstall gan-cli, "
+                            f"or recreate them with `python scripts/train_digits_classifier.py`.")
+        self.resolution = RESOLUTION
+        self.weights_sha256 = file_sha256(self.weights_path)
+        self.device = torch.device(device)
+        self.network = DigitsClassifier().to(self.device).eval().requires_grad_(False)
+        self.network.load_state_dict(torch.load(self.weights_path, map_location=self.device, weights_only=True))
+
+    @torch.no_grad()
+    def __call__(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if images.shape[1] != 1:
+            raise UserError(f"The digits classifier reads 1-channel images, but the data has {images.shape[1]} "
+                            f"channels: use eval.feature_extractor=inception for this dataset.")
+        images = images.float().to(self.device)
+        if images.shape[-2:] != (self.resolution, self.resolution):
+            images = F.interpolate(images, size=(self.resolution, self.resolution), mode="bilinear",
+                                   align_corners=False, antialias=True)
+        features, logits = self.network(images.clamp(-1, 1))
+        return features.cpu(), logits.cpu()
+
+    def describe(self) -> dict:
+        return {
+            "feature_extractor": self.name,
+            "features": self.feature_name,
+            "weights": str(self.weights_path),
+            "weights_sha256": self.weights_sha256,
+            "resize": f"none at {self.resolution}x{self.resolution}; other sizes: bilinear (antialiased) to "
+                      f"{self.resolution}x{self.resolution}",
+        }
+
+
+def build_extractor(name: str, weights=None, download: bool = True, device="cpu"):
+    if name == "inception":
+        return InceptionV3(weights, download, device)
+    if name == "digits_classifier":
+        return DigitsFeatures(weights, device)
+    raise UserError(f"eval.feature_extractor={name!r} is not one gan-cli knows; use auto, "
+                    f"{', '.join(EXTRACTORS)}.")
+
+
+def extract(extractor, images: torch.Tensor, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(features, logits) of images (N, C, H, W) in [-1, 1], in batches, on the CPU."""
+    features, logits = [], []
+    for batch in images.split(batch_size):
+        f, l = extractor(batch)
+        features.append(f)
+        logits.append(l)
+    return torch.cat(features), torch.cat(logits)

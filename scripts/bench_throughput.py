@@ -1,0 +1,202 @@
+"""Training throughput of gan-cli against a minimal hand-written PyTorch loop, side by side.
+
+    python scripts/bench_throughput.py                 # CPU: framework overhead, 1 -> 2 processes
+    python scripts/bench_throughput.py --quick         # fewer steps, for a smoke run
+    python scripts/bench_throughput.py --gpu           # also fp32 vs bf16 vs bf16+channels-last+compile
+
+Both loops train the same networks (built from the same config), on the same in-memory data,
+with the same loss, batch size and optimizer; rounds alternate between them so that drift of the
+machine's speed hits both. The figure that counts is the ratio measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from hydra import compose, initialize_config_module
+from hydra.utils import instantiate
+from omegaconf import open_dict
+
+from gan_cli.launch import launch_processes
+from gan_cli.run_log import RunLog
+from gan_cli.train import build_gan, train
+from gan_cli.training_loop import training_loop
+
+CASES = {
+    "dcgan_32": ["model=dcgan", "data.resolution=32"],
+    "dcgan_64": ["model=dcgan", "data.resolution=64"],
+    "wgan_gp_32": ["model=wgan_gp", "data.resolution=32"],
+}
+
+
+def compose_cfg(overrides):
+    with initialize_config_module(config_module="gan_cli.conf", version_base="1.3"):
+        return compose(config_name="train", overrides=["data=digits", *overrides])
+
+
+def time_gan_cli(cfg, device, steps: int, warmup: int) -> float:
+    """images/s of gan-cli's own training loop (phases, statistics, finiteness checks, stop flag)."""
+    torch.manual_seed(0)
+    gan, batches = build_gan(cfg, device)
+    fixed_noise = torch.randn(4, cfg.model.latent_dim, device=device)
+    with tempfile.TemporaryDirectory() as folder:
+        run_log = RunLog(Path(folder), enabled=False)
+
+        def run(start, stop):
+            trainer = cfg.trainer.copy()
+            with open_dict(trainer):
+                trainer.steps, trainer.log_every, trainer.sample_every = stop, 10**9, 10**9
+                trainer.save_checkpoints = False
+            training_loop(gan, batches, trainer, run_log, lambda step: None, lambda: None,
+                          start_step=start, fixed_noise=fixed_noise)
+
+        run(0, warmup)
+        _sync(device)
+        started = time.perf_counter()
+        run(warmup, warmup + steps)
+        _sync(device)
+        elapsed = time.perf_counter() - started
+    return steps * cfg.data.batch_size * cfg.trainer.n_critic / elapsed
+
+
+def time_plain_loop(cfg, device, steps: int, warmup: int) -> float:
+    """images/s of the loop a user would write by hand for the same GAN."""
+    torch.manual_seed(0)
+    generator = instantiate(cfg.model.generator).to(device)
+    discriminator = instantiate(cfg.model.discriminator).to(device)
+    g_opt = instantiate(cfg.optim.generator)(generator.parameters())
+    d_opt = instantiate(cfg.optim.discriminator)(discriminator.parameters())
+    images = instantiate(cfg.data.dataset)[0].to(device)
+    batch, latent_dim, n_critic = cfg.data.batch_size, cfg.model.latent_dim, cfg.trainer.n_critic
+    gp_weight = cfg.regularizers.gradient_penalty
+    wasserstein = cfg.loss._target_.endswith("WassersteinLoss")
+
+    def step():
+        for _ in range(n_critic):
+            real = images[torch.randint(len(images), (batch,), device=device)]
+            with torch.no_grad():
+                fake = generator(torch.randn(batch, latent_dim, device=device))
+            real_out, fake_out = discriminator(real), discriminator(fake)
+            if wasserstein:
+                d_loss = fake_out.mean() - real_out.mean()
+            else:
+                d_loss = F.softplus(-real_out).mean() + F.softplus(fake_out).mean()
+            if gp_weight:
+                eps = torch.rand(batch, 1, 1, 1, device=device)
+                mixed = (eps * real + (1 - eps) * fake).requires_grad_(True)
+                (grad,) = torch.autograd.grad(discriminator(mixed).sum(), mixed, create_graph=True)
+                d_loss = d_loss + gp_weight * (grad.flatten(1).norm(dim=1) - 1).square().mean()
+            d_opt.zero_grad(set_to_none=True)
+            d_loss.backward()
+            d_opt.step()
+        discriminator.requires_grad_(False)
+        fake_out = discriminator(generator(torch.randn(batch, latent_dim, device=device)))
+        g_loss = -fake_out.mean() if wasserstein else F.softplus(-fake_out).mean()
+        g_opt.zero_grad(set_to_none=True)
+        g_loss.backward()
+        g_opt.step()
+        discriminator.requires_grad_(True)
+
+    for _ in range(warmup):
+        step()
+    _sync(device)
+    started = time.perf_counter()
+    for _ in range(steps):
+        step()
+    _sync(device)
+    return steps * batch * n_critic / (time.perf_counter() - started)
+
+
+def _sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def overhead_table(device, steps, warmup, rounds, extra=()):
+    rows = []
+    for name, overrides in CASES.items():
+        cfg = compose_cfg([*overrides, f"trainer.device={device.type}", *extra])
+        ours, plain = [], []
+        for _ in range(rounds):  # alternate, so both see the same machine
+            ours.append(time_gan_cli(cfg, device, steps, warmup))
+            plain.append(time_plain_loop(cfg, device, steps, warmup))
+        ours_m, plain_m = statistics.median(ours), statistics.median(plain)
+        rows.append({"case": name, "gan_cli_img_s": ours_m, "plain_img_s": plain_m, "ratio": ours_m / plain_m})
+        print(f"{name:12s} gan-cli {ours_m:9.1f} img/s | plain loop {plain_m:9.1f} img/s | ratio {ours_m / plain_m:.3f}",
+              flush=True)
+    return rows
+
+
+def scaling_table(steps):
+    """Global images/s of the same DCGAN 32x32 run in 1 and 2 CPU processes (gloo), same per-process batch."""
+    rows = []
+    for devices in (1, 2):
+        cfg = compose_cfg(["model=dcgan", "trainer.device=cpu", f"trainer.steps={steps}",
+                           f"trainer.log_every={steps // 2}", f"trainer.sample_every={10**9}",
+                           "trainer.save_checkpoints=false", "trainer.num_fixed_samples=4"])
+        with tempfile.TemporaryDirectory() as folder:
+            if devices == 1:
+                final = train(cfg, run_dir=folder)
+            else:
+                final = launch_processes(cfg, Path(folder), devices)
+        rate = final["speed/images_per_sec"]  # the second half of the run: warm
+        rows.append({"processes": devices, "img_s": rate})
+        print(f"{devices} process(es): {rate:9.1f} img/s (global batch {64 * devices})", flush=True)
+    rows[1]["speedup"] = rows[1]["img_s"] / rows[0]["img_s"]
+    print(f"1 -> 2 processes: x{rows[1]['speedup']:.2f}")
+    return rows
+
+
+def gpu_table(steps, warmup):
+    device = torch.device("cuda")
+    rows = []
+    settings = {
+        "fp32": ["trainer.precision=32", "trainer.channels_last=false"],
+        "bf16": ["trainer.precision=bf16", "trainer.channels_last=false"],
+        "bf16+channels_last+compile": ["trainer.precision=bf16", "trainer.channels_last=true", "trainer.compile=true"],
+    }
+    for name, overrides in settings.items():
+        cfg = compose_cfg(["model=dcgan", "data.resolution=64", "data.batch_size=256", "trainer.device=cuda", *overrides])
+        rate = time_gan_cli(cfg, device, steps, warmup)
+        rows.append({"setting": name, "img_s": rate})
+        print(f"DCGAN 64x64 batch 256, {name:28s} {rate:10.1f} img/s", flush=True)
+    return rows
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="few steps and one round (a smoke run)")
+    parser.add_argument("--gpu", action="store_true", help="also the GPU precision/compile table")
+    parser.add_argument("--json", type=Path, help="write the figures here too")
+    args = parser.parse_args()
+    if args.quick:
+        args.steps, args.warmup, args.rounds = 4, 1, 1
+
+    machine = f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}"
+    print(f"Machine: {machine}\n== Framework overhead (CPU, same models/loss/batch/optimizer) ==")
+    results = {"machine": machine, "overhead": overhead_table(torch.device("cpu"), args.steps, args.warmup, args.rounds)}
+    print("== 1 -> 2 processes (CPU, gloo) ==")
+    results["scaling"] = scaling_table(max(20, args.steps * 2))
+    if args.gpu:
+        if torch.cuda.is_available():
+            print(f"== 1 GPU: {torch.cuda.get_device_name()} ==")
+            results["gpu"] = gpu_table(args.steps * 5, args.warmup * 4)
+        else:
+            print("== 1 GPU: skipped, torch sees no CUDA device ==")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
