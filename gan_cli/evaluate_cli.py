@@ -67,7 +67,7 @@ def evaluate_checkpoint(ckpt, options, device="cpu") -> tuple[dict, Path]:
     }
     out = Path(options.get("out") or default_output(ckpt))
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    out.write_text(json.dumps(report, indent=2, default=str, ensure_ascii=False) + "\n", encoding="utf-8")
     return report, out
 
 
@@ -96,7 +96,7 @@ def print_report(report: dict, out: Path) -> None:
             print(f"  protocol: {line}")
             shown = line
         extra = protocol.get(metric)
-        detail = "" if extra is None else f"  [{json.dumps(extra) if isinstance(extra, dict) else extra}]"
+        detail = "" if extra is None else f"  [{json.dumps(extra, ensure_ascii=False) if isinstance(extra, dict) else extra}]"
         values = ", ".join(f"{name} {format_value(value)}" for name, value in entry["values"].items())
         print(f"  {metric:8s} {values}{detail}")
     print(f"wrote {out}")

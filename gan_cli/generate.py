@@ -34,10 +34,13 @@ def load_generator(path, use_ema: bool = True, device="cpu") -> tuple[nn.Module,
 class LatentSpec:
     """What a checkpoint's generator takes: noise, class labels (conditional), InfoGAN codes."""
 
-    def __init__(self, checkpoint: dict):
-        model = checkpoint["config"]["model"]
+    def __init__(self, config: dict):
+        """`config`: a run's resolved config (a checkpoint's "config", or the training cfg)."""
+        if not isinstance(config, dict):
+            config = OmegaConf.to_container(config, resolve=True)
+        model = config["model"]
         self.latent_dim = int(model["latent_dim"])
-        self.num_classes = checkpoint["config"]["data"].get("num_classes") if model.get("conditional") else None
+        self.num_classes = config["data"].get("num_classes") if model.get("conditional") else None
         self.auxiliary = None
         auxiliary = model.get("auxiliary")
         if auxiliary:

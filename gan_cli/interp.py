@@ -33,7 +33,7 @@ def interpolate_to_files(ckpt, method: str = "slerp", steps: int = 8, seeds=(0, 
                          device="cpu", label=None) -> tuple[Path, Path]:
     """Rows walking from each seed's noise to the next (grid PNG), and a looping GIF through all seeds."""
     generator, checkpoint = _image_generator(ckpt, ema, device)
-    spec = LatentSpec(checkpoint)
+    spec = LatentSpec(checkpoint["config"])
     seeds = list(seeds)
     out = Path(out) if out else default_output(ckpt, f"interp_{method}.png")
     rows = interpolation_path(seeds, spec.noise_dim, steps, method).flatten(0, 1)
@@ -52,7 +52,7 @@ def code_walk_to_file(ckpt, seed: int = 0, steps: int = 8, code: int = 0, out=No
                       device="cpu") -> Path:
     """InfoGAN: rows = values of the categorical code, columns = continuous code `code` from -2 to 2."""
     generator, checkpoint = _image_generator(ckpt, ema, device)
-    spec = LatentSpec(checkpoint)
+    spec = LatentSpec(checkpoint["config"])
     if spec.code_dim == 0:
         raise UserError(f"mode=codes walks InfoGAN latent codes, but {ckpt} has none (model="
                         f"{checkpoint['config']['model'].get('name')}); use mode=walk or mode=arithmetic.")
@@ -69,7 +69,7 @@ def arithmetic_to_file(ckpt, a, b, c, out=None, ema: bool = True, device="cpu", 
         raise UserError("mode=arithmetic needs three seeds (or lists of seeds): a=SEED b=SEED c=SEED, giving "
                         "G(z_a - z_b + z_c), e.g. a=[1,2,3] b=[4,5,6] c=[7,8,9].")
     generator, checkpoint = _image_generator(ckpt, ema, device)
-    spec = LatentSpec(checkpoint)
+    spec = LatentSpec(checkpoint["config"])
     z_a, z_b, z_c = (seed_mean(s, spec.noise_dim) for s in (a, b, c))
     noise = torch.stack([z_a, z_b, z_c, z_a - z_b + z_c])
     images = generate(generator, spec.with_codes(noise), _labels_for(spec, 4, label))
@@ -112,7 +112,7 @@ def main(cfg: DictConfig) -> None:
         device = resolve_device(cfg.device)
         mode = cfg.mode
         if mode == "auto":
-            mode = "codes" if LatentSpec(load_generator(cfg.ckpt)[1]).code_dim else "walk"
+            mode = "codes" if LatentSpec(load_generator(cfg.ckpt)[1]["config"]).code_dim else "walk"
         if mode == "codes":
             print(f"wrote {code_walk_to_file(cfg.ckpt, cfg.seed, cfg.steps, cfg.code, cfg.out, cfg.ema, device)}")
             return

@@ -29,7 +29,7 @@ def sample_to_files(ckpt, n: int = 64, seed: int = 0, out=None, nrow=None, indiv
     if not isinstance(n, int) or n < 1:
         raise UserError(f"n={n!r} must be a positive whole number of samples.")
     generator, checkpoint = load_generator(ckpt, use_ema=ema, device=device)
-    z, labels, rows_nrow = LatentSpec(checkpoint).inputs(n, seed, label)
+    z, labels, rows_nrow = LatentSpec(checkpoint["config"]).inputs(n, seed, label)
     samples = generate(generator, z, labels)
     nrow = nrow or rows_nrow
     name = f"sample_seed{seed}_n{n}" + (f"_label{label}" if label is not None else "")

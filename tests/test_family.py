@@ -127,7 +127,7 @@ def test_conditional_sampling_by_class_and_per_class_grid(tmp_path):
     from gan_cli.generate import LatentSpec, generate, load_generator
 
     generator, checkpoint = load_generator(ckpt)
-    z, labels, _ = LatentSpec(checkpoint).inputs(4, seed=0, label=7)
+    z, labels, _ = LatentSpec(checkpoint["config"]).inputs(4, seed=0, label=7)
     assert labels.tolist() == [7] * 4 and generate(generator, z, labels).shape == (4, 1, 16, 16)
 
 

@@ -265,7 +265,8 @@ def test_requeued_job_continues_from_its_checkpoint(tmp_path):
     train_log = (sweep / "0" / "train.log").read_text()
     assert f"continuing the job in {sweep / '0'} from {last}" in train_log
     first_from, resumed_from = (int(step) for step in re.findall(r"steps (\d+) -> 150", train_log))
-    assert first_from == 0 and 5 <= resumed_from < 150 and resumed_from % 5 == 0
+    # SIGUSR2 makes the loop checkpoint the step it is at, then hands the signal to submitit.
+    assert first_from == 0 and 1 <= resumed_from < 150
     assert load_checkpoint(last)["step"] == 150
 
 

@@ -29,7 +29,7 @@ from gan_cli.eval import metrics as M
 from gan_cli.eval.features import build_extractor, extract
 from gan_cli.eval.mixtures import NUM_SAMPLES as MIXTURE_SAMPLES
 from gan_cli.eval.mixtures import QUALITY_STDS, mode_metrics, mode_protocol
-from gan_cli.generate import batch_latents, generate
+from gan_cli.generate import LatentSpec, generate
 
 log = logging.getLogger("gan_cli")
 
@@ -82,9 +82,16 @@ def _get(eval_cfg, key, default):
 def resolve_settings(data_cfg, eval_cfg) -> Settings:
     """Concrete settings from the `eval` node for this data (auto -> the data's defaults)."""
     mixture = _is_mixture(data_cfg)
+    extractor = _get(eval_cfg, "feature_extractor", "auto")
+    if mixture:
+        extractor = None
+    elif extractor == "auto":
+        extractor = "digits_classifier" if data_cfg.name == "digits" else "inception"
     metrics = _get(eval_cfg, "metrics", "auto")
     if metrics == "auto":
-        metrics = MIXTURE_METRICS if mixture else ("fid", "kid", "is", "pr") + (("classes",) if data_cfg.name == "digits" else ())
+        # Class coverage needs a classifier of the data's own classes: the digits CNN on digits.
+        metrics = MIXTURE_METRICS if mixture else ("fid", "kid", "is", "pr") + (
+            ("classes",) if extractor == "digits_classifier" else ())
     if isinstance(metrics, str):
         metrics = [metrics]
     metrics = tuple(str(m) for m in metrics)
@@ -95,11 +102,6 @@ def resolve_settings(data_cfg, eval_cfg) -> Settings:
         raise UserError(f"metrics={list(metrics)}: {', '.join(unknown) or 'an empty list'} cannot be computed on "
                         f"{kind} of data={data_cfg.name}; choose from {', '.join(allowed)} (or auto).")
 
-    extractor = _get(eval_cfg, "feature_extractor", "auto")
-    if mixture:
-        extractor = None
-    elif extractor == "auto":
-        extractor = "digits_classifier" if data_cfg.name == "digits" else "inception"
     if "classes" in metrics and extractor != "digits_classifier":
         raise UserError("metrics=classes (class coverage) needs a classifier of the data's classes: use "
                         "eval.feature_extractor=digits_classifier on data=digits, or drop classes.")
@@ -151,11 +153,14 @@ class Evaluator:
         self.settings = resolve_settings(cfg.data, cfg.get("eval"))
         eval_cfg = cfg.get("eval") or {}
         self.device = torch.device(device)
+        # Conditional generators get class-balanced labels; InfoGAN generators their codes.
+        self.latent_spec = LatentSpec(cfg)
+        self.num_generated = len(self.latent_spec.inputs(self.settings.num_samples, self.settings.seed)[0])
         self.mixture: GaussianMixture2D | None = None
         self.extractor = None
         if self.settings.feature_extractor is None:
             self.mixture = build_dataset(cfg.data)
-            self.protocol = mode_protocol(self.mixture, self.settings.num_samples, self.settings.seed, QUALITY_STDS)
+            self.protocol = mode_protocol(self.mixture, self.num_generated, self.settings.seed, QUALITY_STDS)
             self.protocol["dataset"] = cfg.data.name
             return
         self.extractor = build_extractor(self.settings.feature_extractor, eval_cfg.get("weights"),
@@ -166,7 +171,8 @@ class Evaluator:
         self.real_statistics = M.feature_statistics(self.real_features)
         self.protocol = {
             **self.extractor.describe(),
-            "num_generated": self.settings.num_samples,
+            "num_generated": self.num_generated,
+            "generated_labels": "class-balanced" if self.latent_spec.num_classes else None,
             "num_real": num_real,
             "reference": {"dataset": cfg.data.name, "split": reference_split(cfg.data),
                           "resolution": cfg.data.get("resolution"), "channels": cfg.data.get("channels")},
@@ -174,7 +180,7 @@ class Evaluator:
             "fid": "Fréchet distance of Gaussians fitted to the features (Heusel et al. 2017; scipy sqrtm, "
                    "eps=1e-6 diagonal offset when singular)",
             "kid": {"kernel": f"polynomial (x.y / d + {M.KID_COEF0:g})^{M.KID_DEGREE}", "subsets": self.settings.kid_subsets,
-                    "subset_size": min(self.settings.kid_subset_size, self.settings.num_samples, num_real),
+                    "subset_size": min(self.settings.kid_subset_size, self.num_generated, num_real),
                     "estimator": "unbiased MMD^2 (torch-fidelity)"},
             "pr": {"k": self.settings.pr_k, "method": "k-NN manifolds (Kynkäänniemi et al. 2019, torch-fidelity)"},
             "is": {"splits": self.settings.is_splits, "logits": "the extractor's class logits"},
@@ -216,8 +222,8 @@ class Evaluator:
         was_training = generator.training
         generator.eval()
         try:
-            latents = batch_latents(self.settings.num_samples, generator.latent_dim, self.settings.seed)
-            samples = generate(generator, latents, self.settings.batch_size)
+            latents, labels, _ = self.latent_spec.inputs(self.settings.num_samples, self.settings.seed)
+            samples = generate(generator, latents, labels, batch_size=self.settings.batch_size)
         finally:
             generator.train(was_training)
         if self.mixture is not None:

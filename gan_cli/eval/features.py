@@ -163,8 +163,7 @@ class DigitsFeatures:
             "features": self.feature_name,
             "weights": str(self.weights_path),
             "weights_sha256": self.weights_sha256,
-            "resize": f"none at {self.resolution}x{self.resolution}; other sizes: bilinear (antialiased) to "
-                      f"{self.resolution}x{self.resolution}",
+            "resize": f"bilinear (antialiased) to {self.resolution}x{self.resolution} when the images are another size",
         }
 
 

@@ -8,7 +8,7 @@ for near-singular covariances, so a small reference set (the 1,797 digits) still
 
 from __future__ import annotations
 
-import math
+import warnings
 
 import numpy as np
 import scipy.linalg
@@ -30,11 +30,14 @@ def frechet_distance(mu1, sigma1, mu2, sigma2, eps: float = 1e-6) -> float:
     sigma1, sigma2 = np.atleast_2d(np.asarray(sigma1, np.float64)), np.atleast_2d(np.asarray(sigma2, np.float64))
     assert mu1.shape == mu2.shape and sigma1.shape == sigma2.shape == (mu1.size, mu1.size), (mu1.shape, sigma1.shape)
     diff = mu1 - mu2
-    covmean = scipy.linalg.sqrtm(sigma1.dot(sigma2))
-    if not np.isfinite(covmean).all():
-        # A singular product (fewer samples than dimensions): nudge both diagonals, as TTUR does.
-        offset = np.eye(sigma1.shape[0]) * eps
-        covmean = scipy.linalg.sqrtm((sigma1 + offset).dot(sigma2 + offset))
+    with warnings.catch_warnings():
+        # A singular product (fewer samples than dimensions, dead features) is expected and handled below.
+        warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
+        covmean = scipy.linalg.sqrtm(sigma1.dot(sigma2))
+        if not np.isfinite(covmean).all():
+            # Nudge both diagonals, as TTUR does.
+            offset = np.eye(sigma1.shape[0]) * eps
+            covmean = scipy.linalg.sqrtm((sigma1 + offset).dot(sigma2 + offset))
     if np.iscomplexobj(covmean):
         # Round-off gives tiny imaginary parts; a large one means the covariances are unusable.
         if not np.allclose(np.diagonal(covmean).imag, 0, atol=1e-3):
@@ -91,7 +94,3 @@ def class_coverage(logits: torch.Tensor, num_classes: int | None = None) -> tupl
     present = p > 0
     kl = (p[present] * (p[present] * num_classes).log()).sum().item()
     return float(present.sum().item() / num_classes), float(kl)
-
-
-def is_finite(value: float) -> bool:
-    return isinstance(value, float) and math.isfinite(value)

@@ -13,8 +13,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from gan_cli.errors import UserError
-from gan_cli.models.dcgan import DCGANDiscriminator, DCGANGenerator, _width, init_dcgan_weights
-from gan_cli.models.layers import norm_2d, require_image_shape, spectral
+from gan_cli.models.dcgan import DCGANDiscriminator, DCGANGenerator, dcgan_features, init_dcgan_weights
+from gan_cli.models.layers import require_image_shape, spectral
 
 LABELED_DATA = "data=digits|mnist|fashion_mnist|cifar10"
 
@@ -52,23 +52,6 @@ def require_labels(labels: torch.Tensor | None, batch_size: int, network: str) -
 
 
 # DCGAN-style networks.
-
-
-def dcgan_features(
-    in_channels: int, resolution: int, base_width: int, norm: str, spectral_norm: bool, max_width: int
-) -> tuple[nn.Sequential, int]:
-    """The DCGAN discriminator without its output layer: images -> (B, width, 4, 4); returns (body, width)."""
-    width = lambda size: _width(base_width, resolution, size, max_width)  # noqa: E731
-    size = resolution // 2
-    layers = [spectral(nn.Conv2d(in_channels, width(size), 4, 2, 1), spectral_norm), nn.LeakyReLU(0.2, inplace=True)]
-    while size > 4:
-        layers += [
-            spectral(nn.Conv2d(width(size), width(size // 2), 4, 2, 1, bias=norm == "none"), spectral_norm),
-            norm_2d(norm, width(size // 2)),
-            nn.LeakyReLU(0.2, inplace=True),
-        ]
-        size //= 2
-    return nn.Sequential(*layers), width(4)
 
 
 class ConditionalDCGANGenerator(nn.Module):

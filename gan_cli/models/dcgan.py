@@ -71,24 +71,33 @@ class DCGANDiscriminator(nn.Module):
         self.data_shape = (channels, resolution, resolution)
         self.norm = norm
         self.packing = check_packing(packing)
-        width = lambda size: _width(base_width, resolution, size, max_width)  # noqa: E731
-        size = resolution // 2
-        layers = [spectral(nn.Conv2d(channels * self.packing, width(size), 4, 2, 1), spectral_norm),
-                  nn.LeakyReLU(0.2, inplace=True)]
-        while size > 4:
-            layers += [
-                spectral(nn.Conv2d(width(size), width(size // 2), 4, 2, 1, bias=norm == "none"), spectral_norm),
-                norm_2d(norm, width(size // 2)),
-                nn.LeakyReLU(0.2, inplace=True),
-            ]
-            size //= 2
-        layers += [spectral(nn.Conv2d(width(4), 1, 4, 1, 0), spectral_norm)]
+        body, width = dcgan_features(channels * self.packing, resolution, base_width, norm, spectral_norm, max_width)
+        layers = [*body, spectral(nn.Conv2d(width, 1, 4, 1, 0), spectral_norm)]
         self.net = nn.Sequential(*layers)
         init_dcgan_weights(self)
 
     def forward(self, images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         assert images.shape[1:] == self.data_shape, (images.shape, self.data_shape)
         return self.net(pack(images, self.packing)).flatten()
+
+
+def dcgan_features(
+    in_channels: int, resolution: int, base_width: int, norm: str, spectral_norm: bool, max_width: int
+) -> tuple[nn.Sequential, int]:
+    """The DCGAN discriminator without its output layer: images -> (B, width, 4, 4); returns (body, width).
+
+    Strided 4x4 convolutions halve the size down to 4x4; no normalization on the input block."""
+    width = lambda size: _width(base_width, resolution, size, max_width)  # noqa: E731
+    size = resolution // 2
+    layers = [spectral(nn.Conv2d(in_channels, width(size), 4, 2, 1), spectral_norm), nn.LeakyReLU(0.2, inplace=True)]
+    while size > 4:
+        layers += [
+            spectral(nn.Conv2d(width(size), width(size // 2), 4, 2, 1, bias=norm == "none"), spectral_norm),
+            norm_2d(norm, width(size // 2)),
+            nn.LeakyReLU(0.2, inplace=True),
+        ]
+        size //= 2
+    return nn.Sequential(*layers), width(4)
 
 
 def init_dcgan_weights(module: nn.Module) -> None:

@@ -12,8 +12,7 @@ import torch
 import torch.nn as nn
 
 from gan_cli.errors import UserError
-from gan_cli.models.conditional import dcgan_features
-from gan_cli.models.dcgan import init_dcgan_weights
+from gan_cli.models.dcgan import dcgan_features, init_dcgan_weights
 from gan_cli.models.layers import NORMS, require_image_shape, spectral
 
 

@@ -7,6 +7,7 @@ import math
 import torch
 import torch.nn as nn
 
+from gan_cli.errors import UserError
 from gan_cli.models.layers import check_packing, pack, spectral
 
 
@@ -17,16 +18,21 @@ class MLPGenerator(nn.Module):
         data_shape,                       # shape of one sample: (C, H, W) images or (2,) points
         hidden=(256, 512),                # widths of the hidden layers
         batch_norm: bool = False,         # batch norm after each hidden layer
+        last_hidden_activation: str = "leaky_relu",  # leaky_relu | tanh (saturating: flat plateaus, sharp modes)
     ):
         super().__init__()
+        if last_hidden_activation not in ("leaky_relu", "tanh"):
+            raise UserError(f"model.generator.last_hidden_activation={last_hidden_activation!r}: use leaky_relu or tanh.")
         self.latent_dim = latent_dim
         self.data_shape = tuple(int(s) for s in data_shape)
         layers, width = [], latent_dim
-        for out in hidden:
+        for index, out in enumerate(hidden):
             layers += [nn.Linear(width, out)]
             if batch_norm:
                 layers += [nn.BatchNorm1d(out)]
-            layers += [nn.LeakyReLU(0.2, inplace=True)]
+            # Saturated tanh units make G piecewise flat, so it can put its mass on separate modes.
+            last = index == len(hidden) - 1
+            layers += [nn.Tanh() if last and last_hidden_activation == "tanh" else nn.LeakyReLU(0.2, inplace=True)]
             width = out
         layers += [nn.Linear(width, math.prod(self.data_shape))]
         # Images live in [-1, 1]; points are unbounded (the grid spans [-4, 4]).
