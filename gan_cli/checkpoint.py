@@ -78,6 +78,12 @@ class CheckpointWriter:
         self.last_path, self.last_step = self.folder / "last.pt", step
         return step_path
 
+    def save_best(self, payload: dict) -> Path:
+        """checkpoints/best.pt: the state with the best evaluation so far (kept beside last.pt)."""
+        path = self.folder / "best.pt"
+        save_atomic(payload, path)
+        return path
+
     def _link_last(self, step_path: Path) -> None:
         # A hard link makes last.pt free; the rename keeps the swap atomic.
         tmp = self.folder / f".last.pt.tmp{os.getpid()}"

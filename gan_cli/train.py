@@ -17,12 +17,14 @@ from gan_cli import distributed
 from gan_cli.checkpoint import CheckpointWriter, load_checkpoint
 from gan_cli.data import build_batches, real_samples
 from gan_cli.ema import make_ema
+from gan_cli.eval.tracking import EvalTracker
 from gan_cli.errors import UserError, exit_with
 from gan_cli.regularizers import build_regularizers
 from gan_cli.run_log import RunLog
 from gan_cli.latents import LatentSampler
 from gan_cli.launch import check_devices, launch_processes
 from gan_cli.precision import make_scaler, parse_precision
+from gan_cli.schedules import lr_factor
 from gan_cli.run_state import checkpoint_payload, restore
 from gan_cli.sweep import JobAlreadyFinished, finish_job, job_config, record_interrupted
 from gan_cli.training_loop import GAN, StopRequested, training_loop
@@ -44,10 +46,17 @@ def train(cfg: DictConfig, run_dir: str | Path | None = None) -> dict[str, float
     torch.manual_seed(trainer.seed + rank)
     gan, batches = build_gan(cfg, device)
     loss, precision = gan.loss, gan.precision
+    schedule = lr_factor(cfg.optim, trainer.steps)
+
+    eval_every = int((cfg.get("eval") or {}).get("every") or 0)
+    tracker = EvalTracker(cfg, device, run_dir, enabled=distributed.is_main()) if eval_every > 0 else None
 
     start_step = 0
     if cfg.get("resume"):
-        start_step = restore(gan, batches, load_checkpoint(cfg.resume))
+        checkpoint = load_checkpoint(cfg.resume)
+        start_step = restore(gan, batches, checkpoint)
+        if tracker is not None:
+            tracker.load_state_dict(checkpoint.get("eval"))
 
     fixed_noise, fixed_labels = fixed_latents(cfg, gan.latents)
     fixed_noise = fixed_noise.to(device)
@@ -57,11 +66,28 @@ def train(cfg: DictConfig, run_dir: str | Path | None = None) -> dict[str, float
     writer = CheckpointWriter(run_dir / "checkpoints", keep=trainer.keep_checkpoints)
     configs = {"config": OmegaConf.to_container(cfg, resolve=True), "config_source": OmegaConf.to_container(cfg)}
 
+    def payload(step: int) -> dict:
+        return {**checkpoint_payload(gan, batches, configs, step),
+                "eval": tracker.state_dict() if tracker is not None else None}
+
     def save_checkpoint(step: int):
-        payload = checkpoint_payload(gan, batches, configs, step)
+        state = payload(step)
         if distributed.is_main():
-            writer.save(payload, step)
+            writer.save(state, step)
         distributed.barrier()
+
+    def evaluate(step: int):
+        improved = tracker.evaluate(step, gan.sampler)
+        if distributed.is_main():
+            values = tracker.latest
+            run_log.scalars({f"eval/{name}": value for name, value in values.items()}, step)
+            shown = ", ".join(f"{name} {value:.4g}" for name, value in values.items())
+            run_log.info(f"eval at step {step}: {shown}" + (" (best so far)" if improved else ""))
+        if improved and trainer.get("save_checkpoints", True):
+            state = payload(step)
+            if distributed.is_main():
+                writer.save_best(state)
+            distributed.barrier()
 
     run_log.info(
         f"Training {cfg.model.name} on {cfg.data.name} {list(cfg.data.shape)} with loss={loss.name} on {device}"
@@ -73,9 +99,13 @@ def train(cfg: DictConfig, run_dir: str | Path | None = None) -> dict[str, float
             gan, batches, trainer, run_log, save_checkpoint,
             last_checkpoint=lambda: str(writer.last_path) if writer.last_path else cfg.get("resume"),
             start_step=start_step, fixed_noise=fixed_noise, fixed_labels=fixed_labels, real_preview=real_preview,
+            evaluate=evaluate if tracker is not None else None, eval_every=eval_every,
+            lr_factor=schedule,
         )
     finally:
         run_log.close()
+    if tracker is not None:
+        final = {**final, **tracker.final_values()}
     run_log.info(
         f"Done: {final['step']} steps. Checkpoint: {writer.last_path}. Samples: {run_dir / 'samples'}. "
         f"TensorBoard: tensorboard --logdir {run_dir}"

@@ -194,6 +194,9 @@ def training_loop(
     fixed_noise: torch.Tensor | None = None,   # latents of the sample grid
     fixed_labels: torch.Tensor | None = None,  # their classes, for a conditional model (a row per class)
     real_preview: torch.Tensor | None = None,  # real data drawn beside 2-D samples
+    evaluate: Callable[[int], None] | None = None,  # sample-quality metrics after `step` steps (every rank)
+    eval_every: int = 0,
+    lr_factor: Callable[[int], float] | None = None,  # step -> factor on the configured learning rates
 ) -> dict[str, float]:
     stats = RunningStats()
     phases = build_phases(gan, batches, stats, trainer.n_critic)
@@ -228,9 +231,19 @@ def training_loop(
         rows = int(fixed_labels.max()) + 1 if fixed_labels is not None else None
         run_log.samples(fake, step, real_preview, rows=rows)
 
+    base_lrs = [[group["lr"] for group in opt.param_groups] for opt in (gan.g_optimizer, gan.d_optimizer)]
+
+    def set_learning_rates(step: int) -> None:
+        factor = lr_factor(step)
+        for optimizer, lrs in zip((gan.g_optimizer, gan.d_optimizer), base_lrs):
+            for group, lr in zip(optimizer.param_groups, lrs):
+                group["lr"] = lr * factor
+
     step = start_step
     with stop_on_signal() as stop:
         while step < trainer.steps:
+            if lr_factor is not None:
+                set_learning_rates(step)
             for phase in phases:
                 for repeat in range(phase.repeats):
                     value = phase.run(step * phase.repeats + repeat)
@@ -250,6 +263,8 @@ def training_loop(
                 last_values, clock, clock_step = values, now, step
             if step % trainer.sample_every == 0 or step == trainer.steps:
                 sample_grid(step)
+            if evaluate is not None and eval_every and (step % eval_every == 0 or step == trainer.steps):
+                evaluate(step)
             stop_now = stop_requested_anywhere(stop["stop"], device)
             if save_checkpoints and (step % trainer.checkpoint_every == 0 or step == trainer.steps or stop_now):
                 check_finite(step)

@@ -314,3 +314,45 @@ def test_gan_eval_on_2d_data_and_its_errors(tiny_checkpoints, tmp_path, monkeypa
     assert result.returncode == 2 and F.INCEPTION_FILE in result.stderr and F.INCEPTION_URL in result.stderr
     result = run_cli("gan-eval", cwd=tmp_path)
     assert result.returncode == 2 and "ckpt= is required" in result.stderr
+
+
+def test_eval_during_training_logs_keeps_the_best_checkpoint_and_survives_resume(tmp_path):
+    """eval.every=N: eval/<value> in TensorBoard, metrics.json for sweeps, checkpoints/best.pt at the best
+    evaluation, the objective gan-train returns, and a resumed run that keeps comparing against the best."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from gan_cli.checkpoint import load_checkpoint
+
+    run = tmp_path / "run"
+    common = ["model=gan", "data=ring", "trainer.device=cpu", "data.batch_size=32", "trainer.log_every=10",
+              "trainer.checkpoint_every=10", "eval.every=10", "objective=reverse_kl"]
+    result = run_cli("gan-train", *common, "trainer.steps=30", f"hydra.run.dir={run}", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "eval at step 20: modes" in result.stdout + result.stderr
+
+    events = EventAccumulator(str(run)).Reload()
+    for tag in ("eval/modes", "eval/high_quality", "eval/reverse_kl"):
+        assert [e.step for e in events.Scalars(tag)] == [10, 20, 30]
+    history = json.loads((run / "eval.json").read_text())
+    assert [entry["step"] for entry in history["history"]] == [10, 20, 30]
+    assert history["protocol"]["num_generated"] == 2500 and history["settings"]["best_metric"] == "reverse_kl"
+    best_entry = min(history["history"], key=lambda entry: entry["reverse_kl"])
+    assert history["best"] == {"step": best_entry["step"], "reverse_kl": best_entry["reverse_kl"]}
+    best = load_checkpoint(run / "checkpoints" / "best.pt")
+    assert best["step"] == best_entry["step"] and best["eval"]["best"] == history["best"]
+
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["eval_step"] == 30 and metrics["reverse_kl"] == history["history"][-1]["reverse_kl"]
+    status = json.loads((run / "status.json").read_text())
+    assert status["objective"] == {"name": "reverse_kl", "value": metrics["reverse_kl"]}
+    assert status["final"]["eval/modes"] == metrics["modes"]
+
+    resumed = tmp_path / "resumed"
+    result = run_cli("gan-train", f"resume={run / 'checkpoints' / 'last.pt'}", "trainer.steps=40",
+                     f"hydra.run.dir={resumed}", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    history2 = json.loads((resumed / "eval.json").read_text())
+    assert [entry["step"] for entry in history2["history"]] == [10, 20, 30, 40]
+    best2 = min(history2["history"], key=lambda entry: entry["reverse_kl"])
+    assert history2["best"]["step"] == best2["step"]
+    assert (resumed / "checkpoints" / "best.pt").is_file() == (best2["step"] == 40)

@@ -68,9 +68,12 @@ def _weights(path):
     return {f"{part}.{k}": v for part in ("generator", "discriminator") for k, v in checkpoint[part].items()}, checkpoint
 
 
-@pytest.mark.parametrize("model,data", [("dcgan", "digits"), ("wgan_gp", "digits"), ("gan", "ring"), ("sngan", "folder")])
-def test_resume_is_exact(model, data, tiny_cfg, tmp_path):
-    extra = ["trainer.steps=4", "trainer.checkpoint_every=2"]
+@pytest.mark.parametrize("model,data,schedule", [("dcgan", "digits", []), ("wgan_gp", "digits", []),
+                                                 ("gan", "ring", ["optim.schedule=linear", "optim.decay_start=0.25",
+                                                                  "optim.schedule_steps=4"]),
+                                                 ("sngan", "folder", [])])
+def test_resume_is_exact(model, data, schedule, tiny_cfg, tmp_path):
+    extra = ["trainer.steps=4", "trainer.checkpoint_every=2", *schedule]
     if data == "folder":
         write_image_folder(tmp_path / "images", n=20)
         extra += [f"data.root={tmp_path / 'images'}", "data.num_workers=0"]
@@ -106,6 +109,8 @@ def test_resume_is_exact(model, data, tiny_cfg, tmp_path):
         ("dcgan", ["optim.lr=-1"], "optim.lr=-1"),
         ("dcgan", ["data.batch_size=0"], "data.batch_size=0"),
         ("dcgan", ["data.batch_size=5000"], "fewer than one global batch"),
+        ("dcgan", ["optim.schedule=cosine"], "optim.schedule='cosine'"),
+        ("dcgan", ["optim.schedule=linear", "optim.decay_start=1.5"], "optim.decay_start=1.5"),
     ],
 )
 def test_combinations_that_cannot_work_fail_before_training(model, extra, message, tiny_cfg, tmp_path):
@@ -119,3 +124,21 @@ def test_conv_model_on_points_names_the_fix(tiny_cfg, tmp_path):
     with pytest.raises(Exception) as info:
         train(tiny_cfg("dcgan", "ring"), run_dir=tmp_path)
     assert "model=gan" in str(info.value)
+
+
+def test_linear_schedule_decays_the_learning_rates_to_zero(tiny_cfg, tmp_path):
+    """optim.schedule=linear: constant until decay_start x steps, then linearly to 0; logged as lr/g, lr/d."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from gan_cli.schedules import lr_factor
+
+    factor = lr_factor({"schedule": "linear", "decay_start": 0.5}, 10)
+    assert [factor(step) for step in range(10)] == [1, 1, 1, 1, 1, 1.0, 0.8, 0.6, 0.4, 0.2]
+    assert lr_factor({"schedule": "constant"}, 10)(9) == 1.0
+    cfg = tiny_cfg("gan", "ring", ["trainer.steps=8", "trainer.log_every=2", "optim.schedule=linear",
+                                   "optim.decay_start=0.5", "optim.g_lr=1e-3", "optim.d_lr=4e-3"])
+    train(cfg, run_dir=tmp_path)
+    events = EventAccumulator(str(tmp_path)).Reload()
+    # The rate logged at step s is the one the step s update used (0-based step s - 1).
+    assert [round(e.value, 9) for e in events.Scalars("lr/g")] == [1e-3, 1e-3, 0.75e-3, 0.25e-3]
+    assert [round(e.value, 9) for e in events.Scalars("lr/d")] == [4e-3, 4e-3, 3e-3, 1e-3]
