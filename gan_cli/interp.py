@@ -12,7 +12,14 @@ from PIL import Image
 
 from gan_cli import visuals
 from gan_cli.errors import UserError, exit_with
-from gan_cli.generate import LatentSpec, generate, infogan_code_walk, interpolation_path, load_generator, seed_mean
+from gan_cli.generate import (
+    LatentSpec,
+    generate,
+    infogan_code_walk,
+    interpolation_path,
+    load_generator,
+    seed_mean,
+)
 from gan_cli.sample import default_output
 from gan_cli.validation import resolve_device
 

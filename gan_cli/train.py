@@ -17,15 +17,15 @@ from gan_cli import distributed
 from gan_cli.checkpoint import CheckpointWriter, load_checkpoint
 from gan_cli.data import build_batches, real_samples
 from gan_cli.ema import make_ema
-from gan_cli.eval.tracking import EvalTracker
 from gan_cli.errors import UserError, exit_with
-from gan_cli.regularizers import build_regularizers
-from gan_cli.run_log import RunLog
+from gan_cli.eval.tracking import EvalTracker
 from gan_cli.latents import LatentSampler
 from gan_cli.launch import check_devices, launch_processes
 from gan_cli.precision import make_scaler, parse_precision
-from gan_cli.schedules import lr_factor
+from gan_cli.regularizers import build_regularizers
+from gan_cli.run_log import RunLog
 from gan_cli.run_state import checkpoint_payload, restore
+from gan_cli.schedules import lr_factor
 from gan_cli.sweep import JobAlreadyFinished, finish_job, job_config, record_interrupted
 from gan_cli.training_loop import GAN, StopRequested, training_loop
 from gan_cli.validation import check_codes, check_labels, check_run, resolve_device

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import run_cli
+from fixtures import write_mnist
 from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from conftest import run_cli
-from fixtures import write_mnist
 from gan_cli.checkpoint import load_checkpoint
 
 TINY = [

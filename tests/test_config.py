@@ -6,9 +6,9 @@ import itertools
 
 import pytest
 import torch
+from conftest import DATASETS, LOSSES, MODELS, OPTIMIZERS, compose_train, run_cli
 from hydra.utils import instantiate
 
-from conftest import DATASETS, LOSSES, MODELS, OPTIMIZERS, compose_train, run_cli
 from gan_cli.errors import UserError
 
 IMAGE_DATA = [d for d in DATASETS if d not in ("ring", "grid")]

@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from fixtures import write_celeba, write_cifar10, write_image_folder, write_mnist
 from omegaconf import OmegaConf
 from PIL import Image
 
@@ -25,7 +26,6 @@ from gan_cli.data.mixtures import grid, ring
 from gan_cli.data.torchvision_sets import celeba, cifar10, fashion_mnist, mnist
 from gan_cli.data.transforms import resize_crop_to_signed
 from gan_cli.errors import UserError
-from fixtures import write_celeba, write_cifar10, write_image_folder, write_mnist
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 

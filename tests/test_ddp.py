@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from conftest import compose_train, run_cli, tiny_model_overrides
+
 from gan_cli.checkpoint import load_checkpoint
 from gan_cli.launch import launch_processes
 

@@ -9,10 +9,10 @@ from urllib.error import URLError
 import numpy as np
 import pytest
 import torch
+from conftest import compose_train, run_cli
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
-from conftest import compose_train, run_cli
 from gan_cli.data.mixtures import grid, ring
 from gan_cli.errors import UserError
 from gan_cli.eval import Evaluator, lower_is_better, resolve_settings

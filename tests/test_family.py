@@ -6,16 +6,16 @@ import math
 
 import pytest
 import torch
+from conftest import run_cli, tiny_model_overrides
 from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from conftest import run_cli, tiny_model_overrides
 from gan_cli.checkpoint import load_checkpoint
 from gan_cli.errors import UserError
 from gan_cli.regularizers import R1Penalty
+from gan_cli.stats import RunningStats
 from gan_cli.train import build_gan, train
 from gan_cli.training_loop import build_phases
-from gan_cli.stats import RunningStats
 
 FAMILY = ["cgan", "acgan", "projection", "infogan", "sagan", "sngan_resnet"]
 

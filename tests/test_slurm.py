@@ -12,10 +12,10 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import run_cli
 from hydra import compose, initialize_config_module
 from omegaconf import OmegaConf
 
-from conftest import run_cli
 from gan_cli.checkpoint import load_checkpoint
 from gan_cli.launch_env import (
     PORT_BASE,

@@ -13,12 +13,12 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import compose_train, run_cli
+from fixtures import write_celeba, write_cifar10, write_mnist
 from omegaconf import OmegaConf
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.hparams import plugin_data_pb2
 
-from conftest import compose_train, run_cli
-from fixtures import write_celeba, write_cifar10, write_mnist
 from gan_cli.checkpoint import load_checkpoint
 from gan_cli.job_status import read_status, write_status
 from gan_cli.report import build_summary

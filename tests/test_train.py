@@ -6,9 +6,9 @@ import math
 
 import pytest
 import torch
-
 from conftest import MODELS
 from fixtures import write_celeba, write_cifar10, write_image_folder, write_mnist
+
 from gan_cli.checkpoint import load_checkpoint
 from gan_cli.errors import UserError
 from gan_cli.train import train

@@ -95,7 +95,9 @@ class InceptionV3:
     resize = "bilinear to 299x299, TensorFlow 1.x compatible (torch-fidelity), after quantising to uint8 RGB"
 
     def __init__(self, weights=None, download: bool = True, device="cpu"):
-        from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
+        from torch_fidelity.feature_extractor_inceptionv3 import (
+            FeatureExtractorInceptionV3,
+        )
 
         self.weights_path = resolve_inception_weights(weights, download)
         try:

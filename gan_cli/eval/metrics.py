@@ -55,7 +55,11 @@ def kernel_distance(fake: torch.Tensor, real: torch.Tensor, subsets: int = 100, 
                     seed: int = 0) -> tuple[float, float]:
     """KID (Bińkowski et al. 2018): unbiased MMD^2 with the cubic polynomial kernel, averaged over
     `subsets` random subsets of `subset_size` (capped at the smaller set); returns (mean, std)."""
-    from torch_fidelity.metric_kid import KEY_METRIC_KID_MEAN, KEY_METRIC_KID_STD, kid_features_to_metric
+    from torch_fidelity.metric_kid import (
+        KEY_METRIC_KID_MEAN,
+        KEY_METRIC_KID_STD,
+        kid_features_to_metric,
+    )
 
     result = kid_features_to_metric(
         fake.detach().cpu().double(), real.detach().cpu().double(),
@@ -69,7 +73,11 @@ def kernel_distance(fake: torch.Tensor, real: torch.Tensor, subsets: int = 100, 
 def precision_recall(fake: torch.Tensor, real: torch.Tensor, k: int = 3) -> tuple[float, float]:
     """Improved precision and recall (Kynkäänniemi et al. 2019) on k-nearest-neighbour manifolds:
     precision = share of fakes inside the real manifold, recall = share of reals inside the fake one."""
-    from torch_fidelity.metric_prc import KEY_METRIC_PRECISION, KEY_METRIC_RECALL, prc_features_to_metric
+    from torch_fidelity.metric_prc import (
+        KEY_METRIC_PRECISION,
+        KEY_METRIC_RECALL,
+        prc_features_to_metric,
+    )
 
     result = prc_features_to_metric(
         fake.detach().cpu().float(), real.detach().cpu().float(),
@@ -80,7 +88,11 @@ def precision_recall(fake: torch.Tensor, real: torch.Tensor, k: int = 3) -> tupl
 
 def inception_score(logits: torch.Tensor, splits: int = 10, seed: int = 0) -> tuple[float, float]:
     """IS (Salimans et al. 2016): exp E_x KL(p(y|x) || p(y)) over `splits` chunks; returns (mean, std)."""
-    from torch_fidelity.metric_isc import KEY_METRIC_ISC_MEAN, KEY_METRIC_ISC_STD, isc_features_to_metric
+    from torch_fidelity.metric_isc import (
+        KEY_METRIC_ISC_MEAN,
+        KEY_METRIC_ISC_STD,
+        isc_features_to_metric,
+    )
 
     result = isc_features_to_metric(logits.detach().cpu().double(), splits=splits, shuffle=True, rng_seed=seed)
     return result[KEY_METRIC_ISC_MEAN], result[KEY_METRIC_ISC_STD]

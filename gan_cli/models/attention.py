@@ -14,7 +14,12 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from gan_cli.errors import UserError
-from gan_cli.models.conditional import Projection, batch_norm_2d, check_num_classes, require_labels
+from gan_cli.models.conditional import (
+    Projection,
+    batch_norm_2d,
+    check_num_classes,
+    require_labels,
+)
 from gan_cli.models.dcgan import _width, init_dcgan_weights
 from gan_cli.models.layers import require_image_shape, spectral
 

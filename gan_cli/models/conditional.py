@@ -13,7 +13,12 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from gan_cli.errors import UserError
-from gan_cli.models.dcgan import DCGANDiscriminator, DCGANGenerator, dcgan_features, init_dcgan_weights
+from gan_cli.models.dcgan import (
+    DCGANDiscriminator,
+    DCGANGenerator,
+    dcgan_features,
+    init_dcgan_weights,
+)
 from gan_cli.models.layers import require_image_shape, spectral
 
 LABELED_DATA = "data=digits|mnist|fashion_mnist|cifar10"

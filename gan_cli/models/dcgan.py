@@ -8,11 +8,16 @@ work on logits). The width doubles each time the resolution halves, as in the pa
 
 from __future__ import annotations
 
-
 import torch
 import torch.nn as nn
 
-from gan_cli.models.layers import check_packing, norm_2d, pack, require_image_shape, spectral
+from gan_cli.models.layers import (
+    check_packing,
+    norm_2d,
+    pack,
+    require_image_shape,
+    spectral,
+)
 
 
 def _width(base_width: int, resolution: int, size: int, max_width: int) -> int:
