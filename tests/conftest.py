@@ -8,8 +8,15 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 from hydra import compose, initialize_config_module
 from omegaconf import open_dict
+
+# Under pytest-xdist (README's `-n auto`) every worker gets one CPU thread, and so do the commands it
+# starts, so that the workers share the cores instead of oversubscribing them.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    torch.set_num_threads(1)
 
 MODELS = ["gan", "dcgan", "lsgan", "wgan", "wgan_gp", "sngan"]
 DATASETS = ["digits", "ring", "grid", "mnist", "fashion_mnist", "cifar10", "celeba", "folder"]
