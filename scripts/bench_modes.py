@@ -65,9 +65,9 @@ def run_one(job: dict) -> dict:
     return result
 
 
-def mean_std(values: list[float]) -> str:
+def mean_std(values: list[float], digits: int = 2) -> str:
     std = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{statistics.mean(values):.2f} ± {std:.2f}"
+    return f"{statistics.mean(values):.{digits}f} ± {std:.{digits}f}"
 
 
 def table(results: list[dict], data_names: list[str]) -> str:
@@ -83,7 +83,7 @@ def table(results: list[dict], data_names: list[str]) -> str:
             runs = [r for r in results if r["data"] == data and r["preset"] == preset]
             lines.append(
                 f"| {data} | **{preset}** ({len(runs)} seeds) | {mean_std([r['modes'] for r in runs])} "
-                f"| {mean_std([100 * r['high_quality'] for r in runs])} | {mean_std([r['reverse_kl'] for r in runs])} "
+                f"| {mean_std([100 * r['high_quality'] for r in runs])} | {mean_std([r['reverse_kl'] for r in runs], 4)} "
                 f"| {statistics.mean(r['seconds'] for r in runs) / 60:.1f} |"
             )
     return "\n".join(lines)

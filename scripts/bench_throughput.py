@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import tempfile
@@ -136,22 +137,36 @@ def overhead_table(device, steps, warmup, rounds, extra=()):
 
 
 def scaling_table(steps):
-    """Global images/s of the same DCGAN 32x32 run in 1 and 2 CPU processes (gloo), same per-process batch."""
+    """Global images/s of the same DCGAN 32x32 run in 1 and 2 CPU processes (gloo), same per-process batch.
+
+    The launcher gives each of N processes cpu_count/N threads, so on a small machine two processes
+    share the cores that one process used alone. The row that isolates DDP's cost is therefore
+    1 process on 1 thread against 2 processes on 1 thread each (one core per process, as one GPU
+    per process would be).
+    """
     rows = []
-    for devices in (1, 2):
+    threads = torch.get_num_threads()
+    settings = [  # (processes, threads of the single process, label)
+        (1, threads, f"1 process, {threads} thread(s)"),
+        (1, 1, "1 process, 1 thread"),
+        (2, None, f"2 processes, {max(1, (os.cpu_count() or 1) // 2)} thread(s) each"),
+    ]
+    for devices, main_threads, label in settings:
         cfg = compose_cfg(["model=dcgan", "trainer.device=cpu", f"trainer.steps={steps}",
                            f"trainer.log_every={steps // 2}", f"trainer.sample_every={10**9}",
                            "trainer.save_checkpoints=false", "trainer.num_fixed_samples=4"])
+        torch.set_num_threads(main_threads or threads)
         with tempfile.TemporaryDirectory() as folder:
             if devices == 1:
                 final = train(cfg, run_dir=folder)
             else:
                 final = launch_processes(cfg, Path(folder), devices)
+        torch.set_num_threads(threads)
         rate = final["speed/images_per_sec"]  # the second half of the run: warm
-        rows.append({"processes": devices, "img_s": rate})
-        print(f"{devices} process(es): {rate:9.1f} img/s (global batch {64 * devices})", flush=True)
-    rows[1]["speedup"] = rows[1]["img_s"] / rows[0]["img_s"]
-    print(f"1 -> 2 processes: x{rows[1]['speedup']:.2f}")
+        rows.append({"setting": label, "processes": devices, "img_s": rate})
+        print(f"{label:28s} {rate:9.1f} img/s (global batch {64 * devices})", flush=True)
+    print(f"1 -> 2 processes, one thread each: x{rows[2]['img_s'] / rows[1]['img_s']:.2f}; "
+          f"2 processes against 1 process on all {threads} threads: x{rows[2]['img_s'] / rows[0]['img_s']:.2f}")
     return rows
 
 
