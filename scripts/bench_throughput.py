@@ -121,14 +121,20 @@ def _sync(device):
         torch.cuda.synchronize()
 
 
-def overhead_table(device, steps, warmup, rounds, extra=()):
+def overhead_table(device, steps, warmup, rounds, cases=tuple(CASES), extra=()):
     rows = []
-    for name, overrides in CASES.items():
+    for name in cases:
+        overrides = CASES[name]
         cfg = compose_cfg([*overrides, f"trainer.device={device.type}", *extra])
         ours, plain = [], []
-        for _ in range(rounds):  # alternate, so both see the same machine
-            ours.append(time_gan_cli(cfg, device, steps, warmup))
-            plain.append(time_plain_loop(cfg, device, steps, warmup))
+        for round_index in range(rounds):  # alternate, so both see the same machine, and swap who goes first
+            if round_index % 2 == 0:
+                ours.append(time_gan_cli(cfg, device, steps, warmup))
+                plain.append(time_plain_loop(cfg, device, steps, warmup))
+            else:
+                plain.append(time_plain_loop(cfg, device, steps, warmup))
+                ours.append(time_gan_cli(cfg, device, steps, warmup))
+        print(f"{name:12s} rounds: gan-cli {[round(x, 1) for x in ours]}, plain {[round(x, 1) for x in plain]}", flush=True)
         ours_m, plain_m = statistics.median(ours), statistics.median(plain)
         rows.append({"case": name, "gan_cli_img_s": ours_m, "plain_img_s": plain_m, "ratio": ours_m / plain_m})
         print(f"{name:12s} gan-cli {ours_m:9.1f} img/s | plain loop {plain_m:9.1f} img/s | ratio {ours_m / plain_m:.3f}",
@@ -193,6 +199,8 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="few steps and one round (a smoke run)")
     parser.add_argument("--gpu", action="store_true", help="also the GPU precision/compile table")
+    parser.add_argument("--cases", default=",".join(CASES), help=f"overhead cases, comma-separated ({', '.join(CASES)})")
+    parser.add_argument("--no-scaling", action="store_true", help="skip the 1 -> 2 processes table")
     parser.add_argument("--json", type=Path, help="write the figures here too")
     args = parser.parse_args()
     if args.quick:
@@ -200,9 +208,11 @@ def main():
 
     machine = f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}"
     print(f"Machine: {machine}\n== Framework overhead (CPU, same models/loss/batch/optimizer) ==")
-    results = {"machine": machine, "overhead": overhead_table(torch.device("cpu"), args.steps, args.warmup, args.rounds)}
-    print("== 1 -> 2 processes (CPU, gloo) ==")
-    results["scaling"] = scaling_table(max(20, args.steps * 2))
+    results = {"machine": machine, "overhead": overhead_table(torch.device("cpu"), args.steps, args.warmup, args.rounds,
+                                                                 cases=args.cases.split(","))}
+    if not args.no_scaling:
+        print("== 1 -> 2 processes (CPU, gloo) ==")
+        results["scaling"] = scaling_table(max(20, args.steps * 2))
     if args.gpu:
         if torch.cuda.is_available():
             print(f"== 1 GPU: {torch.cuda.get_device_name()} ==")
