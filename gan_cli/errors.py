@@ -1,4 +1,5 @@
-"""User-facing errors: one clear paragraph and a non-zero exit, never a traceback."""
+"""What ends a command early: a user error (one clear paragraph and a non-zero exit, never a
+traceback), or a stop the user asked for."""
 
 from __future__ import annotations
 
@@ -15,6 +16,15 @@ class UserError(Exception):
 
 
 def exit_with(error: UserError) -> None:
-    """Print the error as one paragraph on stderr and exit non-zero."""
-    print(f"error: {error}", file=sys.stderr, flush=True)
+    """Print the error as one paragraph on stderr (unless it has no message: it was printed
+    already, by a worker process) and exit with its status."""
+    if str(error):
+        print(f"error: {error}", file=sys.stderr, flush=True)
     sys.exit(error.exit_code)
+
+
+class StopRequested(Exception):
+    """Raised at a step boundary after Ctrl-C or SIGTERM, once the checkpoint is written.
+
+    args[0] is the step the run stopped after.
+    """

@@ -7,7 +7,7 @@ print modes captured / high-quality % / reverse KL (mean ± std) beside the publ
 
 A preset is a model config (conf/model/<name>.yaml); `-o key=value` adds an override to every run,
 `-o grid:key=value` to the runs on one dataset.
-Each run trains through gan_cli.train.train() on one CPU thread, then evaluates its last checkpoint
+Each run trains through gan_cli.training.run.train() on one CPU thread, then evaluates its last checkpoint
 with the VEEGAN/PacGAN protocol (2,500 samples, high quality within 3 std of the nearest mode).
 """
 
@@ -36,8 +36,9 @@ def run_one(job: dict) -> dict:
 
     from gan_cli.data import build_mixture
     from gan_cli.eval.mixtures import NUM_SAMPLES, mode_metrics
-    from gan_cli.generate import batch_latents, generate, load_generator
-    from gan_cli.train import train
+    from gan_cli.inference.loading import load_generator
+    from gan_cli.inference.sampling import batch_latents, generate
+    from gan_cli.training.run import train
 
     torch.set_num_threads(1)
     overrides = [

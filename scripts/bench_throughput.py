@@ -26,10 +26,16 @@ from hydra import compose, initialize_config_module
 from hydra.utils import instantiate
 from omegaconf import open_dict
 
-from gan_cli.launch import launch_processes
-from gan_cli.run_log import RunLog
-from gan_cli.train import build_gan, train
-from gan_cli.training_loop import training_loop
+from gan_cli.distributed.spawn import launch_processes
+from gan_cli.runs.paths import RunPaths
+from gan_cli.training.build import build_objective, build_state
+from gan_cli.training.execution import Execution
+from gan_cli.training.hooks import run_hooks
+from gan_cli.training.loop import training_loop
+from gan_cli.training.run import train
+from gan_cli.training.run_log import RunLog
+from gan_cli.training.schedules import LearningRateSchedule, lr_factor
+from gan_cli.training.stats import RunningStats
 
 CASES = {
     "dcgan_32": ["model=dcgan", "data.resolution=32"],
@@ -44,20 +50,26 @@ def compose_cfg(overrides):
 
 
 def time_gan_cli(cfg, device, steps: int, warmup: int) -> float:
-    """images/s of gan-cli's own training loop (phases, statistics, finiteness checks, stop flag)."""
+    """images/s of gan-cli's own training loop (phases, statistics, finiteness guard, stop flag, hooks,
+    learning-rate schedule), with the intervals of logging, sampling and checkpoints beyond the run."""
     torch.manual_seed(0)
-    gan, batches = build_gan(cfg, device)
-    fixed_noise = torch.randn(4, cfg.model.latent_dim, device=device)
+    cfg = cfg.copy()
+    with open_dict(cfg):
+        cfg.trainer.log_every = cfg.trainer.sample_every = 10**9
+        cfg.trainer.save_checkpoints = False
+        cfg.trainer.num_fixed_samples = 4
+    execution = Execution.from_config(cfg.trainer, device, cfg.data.shape)
+    state = build_state(cfg, execution)
+    stats = RunningStats()
+    objective = build_objective(cfg, state, execution, stats)
+    schedule = LearningRateSchedule(lr_factor(cfg.optim, 10**9), state.optimizers.values())
     with tempfile.TemporaryDirectory() as folder:
         run_log = RunLog(Path(folder), enabled=False)
+        hooks = run_hooks(cfg, state, objective.images_per_step, stats, run_log, Path(folder), None, device)
 
         def run(start, stop):
-            trainer = cfg.trainer.copy()
-            with open_dict(trainer):
-                trainer.steps, trainer.log_every, trainer.sample_every = stop, 10**9, 10**9
-                trainer.save_checkpoints = False
-            training_loop(gan, batches, trainer, run_log, lambda step: None, lambda: None,
-                          start_step=start, fixed_noise=fixed_noise)
+            hooks.hooks[0].at_end = hooks.hooks[1].at_end = False  # no log line or grid at the end
+            training_loop(state, objective, hooks.hooks, stop, hooks.guard, before_step=schedule)
 
         run(0, warmup)
         _sync(device)
@@ -166,7 +178,7 @@ def scaling_table(steps):
             if devices == 1:
                 final = train(cfg, run_dir=folder)
             else:
-                final = launch_processes(cfg, Path(folder), devices)
+                final = launch_processes(train, cfg, Path(folder), devices, log_file=RunPaths(folder).train_log)
         torch.set_num_threads(threads)
         rate = final["speed/images_per_sec"]  # the second half of the run: warm
         rows.append({"setting": label, "processes": devices, "img_s": rate})

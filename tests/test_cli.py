@@ -15,7 +15,7 @@ from fixtures import write_mnist
 from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from gan_cli.checkpoint import load_checkpoint
+from gan_cli.runs.checkpoints import load_checkpoint
 
 TINY = [
     "trainer.device=cpu", "data.resolution=16", "data.batch_size=16", "model.latent_dim=16",

@@ -11,10 +11,17 @@ import pytest
 import torch
 from conftest import compose_train, run_cli, tiny_model_overrides
 
-from gan_cli.checkpoint import load_checkpoint
-from gan_cli.launch import launch_processes
+from gan_cli.distributed.spawn import launch_processes
+from gan_cli.runs.checkpoints import load_checkpoint
+from gan_cli.runs.paths import RunPaths
+from gan_cli.training.run import train
 
 BIN = Path(sys.executable).parent
+
+
+def _launch(cfg, run_dir):
+    """trainer.devices=2 as gan-train runs it: two gloo processes training one run folder."""
+    return launch_processes(train, cfg, run_dir, devices=2, log_file=RunPaths(run_dir).train_log)
 
 
 def _cfg(model, extra=()):
@@ -25,8 +32,7 @@ def _cfg(model, extra=()):
 def test_two_ranks_equal_one_process_on_the_concatenated_batch(tmp_path):
     # No batch norm anywhere (MLP G and D), no per-sample randomness but data and latents.
     steps = ["trainer.steps=4", "trainer.checkpoint_every=4"]
-    launch_processes(_cfg("gan", [*steps, "data.batch_size=8"]), tmp_path / "ddp", devices=2)
-    from gan_cli.train import train
+    _launch(_cfg("gan", [*steps, "data.batch_size=8"]), tmp_path / "ddp")
 
     train(_cfg("gan", [*steps, "data.batch_size=16"]), run_dir=tmp_path / "single")
     ddp = load_checkpoint(tmp_path / "ddp" / "checkpoints" / "last.pt")
@@ -51,10 +57,10 @@ def test_two_ranks_equal_one_process_on_the_concatenated_batch(tmp_path):
 @pytest.mark.parametrize("model", ["wgan_gp", "dcgan"])  # gradient penalty through DDP; batch norm in D
 def test_ranks_stay_identical_and_resume_exactly(model, tmp_path):
     base = ["trainer.checkpoint_every=2", "data.batch_size=8"]
-    launch_processes(_cfg(model, [*base, "trainer.steps=4"]), tmp_path / "straight", devices=2)
-    launch_processes(_cfg(model, [*base, "trainer.steps=2"]), tmp_path / "half", devices=2)
+    _launch(_cfg(model, [*base, "trainer.steps=4"]), tmp_path / "straight")
+    _launch(_cfg(model, [*base, "trainer.steps=2"]), tmp_path / "half")
     resumed = _cfg(model, [*base, "trainer.steps=4", f"resume={tmp_path / 'half' / 'checkpoints' / 'last.pt'}"])
-    launch_processes(resumed, tmp_path / "resumed", devices=2)
+    _launch(resumed, tmp_path / "resumed")
 
     straight = load_checkpoint(tmp_path / "straight" / "checkpoints" / "last.pt")
     again = load_checkpoint(tmp_path / "resumed" / "checkpoints" / "last.pt")
@@ -86,7 +92,7 @@ def test_devices_flag_writes_one_run_folder(tmp_path):
 
 
 def test_torchrun_ranks_share_one_run_folder(tmp_path):
-    command = [str(BIN / "torchrun"), "--standalone", "--nproc_per_node=2", "-m", "gan_cli.train",
+    command = [str(BIN / "torchrun"), "--standalone", "--nproc_per_node=2", "-m", "gan_cli.cli.train",
                "trainer.device=cpu", "trainer.steps=3", "data.batch_size=8", *tiny_model_overrides("dcgan")]
     result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -121,7 +127,6 @@ def test_a_dead_rank_stops_the_others_with_a_message(tmp_path):
 
 @pytest.mark.parametrize("precision", ["bf16", "fp16"])
 def test_mixed_precision_trains_and_saves_its_scaler(precision, tmp_path):
-    from gan_cli.train import train
 
     final = train(_cfg("wgan_gp", [f"trainer.precision={precision}", "trainer.steps=3", "data.batch_size=8"]),
                   run_dir=tmp_path)
@@ -148,7 +153,8 @@ def test_ema_generator_is_saved_and_used_for_sampling(tmp_path):
     checkpoint = load_checkpoint(ckpt)
     assert checkpoint["ema"] is not None
     assert any(not torch.equal(checkpoint["ema"][k], checkpoint["generator"][k]) for k in checkpoint["generator"])
-    from gan_cli.generate import batch_latents, generate, load_generator
+    from gan_cli.inference.loading import load_generator
+    from gan_cli.inference.sampling import batch_latents, generate
 
     ema, _ = load_generator(ckpt, use_ema=True)
     raw, _ = load_generator(ckpt, use_ema=False)
@@ -157,7 +163,6 @@ def test_ema_generator_is_saved_and_used_for_sampling(tmp_path):
 
 
 def test_compile_trains(tmp_path):
-    from gan_cli.train import train
 
     final = train(_cfg("gan", ["trainer.compile=true", "trainer.steps=2", "data.batch_size=8"]), run_dir=tmp_path)
     assert final["step"] == 2

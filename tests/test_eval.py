@@ -15,13 +15,14 @@ from omegaconf import OmegaConf
 
 from gan_cli.data.mixtures import grid, ring
 from gan_cli.errors import UserError
-from gan_cli.eval import Evaluator, lower_is_better, resolve_settings
+from gan_cli.eval import Evaluator, resolve_settings
 from gan_cli.eval import features as F
 from gan_cli.eval import metrics as M
 from gan_cli.eval.mixtures import mode_metrics
 from gan_cli.models.dcgan import DCGANDiscriminator
 from gan_cli.models.mlp import MLPDiscriminator
-from gan_cli.regularizers import GradientPenalty
+from gan_cli.runs.metrics import higher_is_better
+from gan_cli.training.objectives.regularizers import GradientPenalty
 
 
 def gaussian_samples(n, mean, cov, seed):
@@ -182,7 +183,7 @@ def test_pacgan_configs_build_a_packed_mlp_gan(model, packing):
 def test_auto_settings_follow_the_data():
     ring_settings = resolve_settings(compose_train(["data=ring"]).data, compose_train([]).eval)
     assert ring_settings.metrics == ("modes",) and ring_settings.num_samples == 2500
-    assert ring_settings.best_metric == "reverse_kl" and lower_is_better("reverse_kl")
+    assert ring_settings.best_metric == "reverse_kl" and not higher_is_better("reverse_kl")
     digits = resolve_settings(compose_train([]).data, compose_train([]).eval)
     assert digits.feature_extractor == "digits_classifier" and "classes" in digits.metrics
     cifar = resolve_settings(compose_train(["data=cifar10"]).data, compose_train([]).eval)
@@ -321,7 +322,7 @@ def test_eval_during_training_logs_keeps_the_best_checkpoint_and_survives_resume
     evaluation, the objective gan-train returns, and a resumed run that keeps comparing against the best."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    from gan_cli.checkpoint import load_checkpoint
+    from gan_cli.runs.checkpoints import load_checkpoint
 
     run = tmp_path / "run"
     common = ["model=gan", "data=ring", "trainer.device=cpu", "data.batch_size=32", "trainer.log_every=10",

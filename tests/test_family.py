@@ -10,12 +10,13 @@ from conftest import run_cli, tiny_model_overrides
 from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from gan_cli.checkpoint import load_checkpoint
 from gan_cli.errors import UserError
-from gan_cli.regularizers import R1Penalty
-from gan_cli.stats import RunningStats
-from gan_cli.train import build_gan, train
-from gan_cli.training_loop import build_phases
+from gan_cli.runs.checkpoints import load_checkpoint
+from gan_cli.training.build import build_objective, build_state
+from gan_cli.training.execution import Execution
+from gan_cli.training.objectives.regularizers import R1Penalty
+from gan_cli.training.run import train
+from gan_cli.training.stats import RunningStats
 
 FAMILY = ["cgan", "acgan", "projection", "infogan", "sagan", "sngan_resnet"]
 
@@ -80,16 +81,17 @@ class RecordingDiscriminator(torch.nn.Module):
 
 def _one_d_update(cfg):
     torch.manual_seed(0)
-    gan, batches = build_gan(cfg, torch.device("cpu"))
-    gan.d_train = RecordingDiscriminator(gan.discriminator)
-    stats = RunningStats()
-    d_phase = build_phases(gan, batches, stats, 1)[0]
-    state = batches.state_dict()
-    expected_real, _ = batches.next()
-    batches.load_state_dict(state)
-    d_phase.run(0)
-    grads = [p.grad.clone() for p in gan.discriminator.parameters() if p.grad is not None]
-    return gan.d_train.seen, expected_real, stats.flush(), grads
+    execution = Execution.from_config(cfg.trainer, torch.device("cpu"), cfg.data.shape)
+    state = build_state(cfg, execution)
+    objective = build_objective(cfg, state, execution, RunningStats())
+    objective.d_train = RecordingDiscriminator(state.discriminator)
+    d_phase = objective.phases()[0]
+    position = state.batches.state_dict()
+    expected_real, _ = state.batches.next()
+    state.batches.load_state_dict(position)
+    d_phase.update(0)
+    grads = [p.grad.clone() for p in state.discriminator.parameters() if p.grad is not None]
+    return objective.d_train.seen, expected_real, objective.stats.flush(), grads
 
 
 def test_diffaugment_changes_what_d_sees(tiny_cfg):
@@ -124,10 +126,11 @@ def test_conditional_sampling_by_class_and_per_class_grid(tmp_path):
     result = run_cli("gan-sample", f"ckpt={ckpt}", "label=12", cwd=tmp_path)
     assert result.returncode == 2 and "label=12" in result.stderr and "0 to 9" in result.stderr
 
-    from gan_cli.generate import LatentSpec, generate, load_generator
+    from gan_cli.inference.loading import checkpoint_layout, load_generator
+    from gan_cli.inference.sampling import generate
 
     generator, checkpoint = load_generator(ckpt)
-    z, labels, _ = LatentSpec(checkpoint["config"]).inputs(4, seed=0, label=7)
+    z, labels, _ = checkpoint_layout(checkpoint).grid(4, seed=0, label=7)
     assert labels.tolist() == [7] * 4 and generate(generator, z, labels).shape == (4, 1, 16, 16)
 
 

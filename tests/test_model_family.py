@@ -9,7 +9,6 @@ import torch
 import torch.nn as nn
 from torch.nn.utils import parametrize
 
-from gan_cli.augment import DiffAugment, cutout, diff_augment, translation
 from gan_cli.errors import UserError
 from gan_cli.models.attention import SAGANDiscriminator, SAGANGenerator, SelfAttention
 from gan_cli.models.conditional import (
@@ -20,6 +19,12 @@ from gan_cli.models.conditional import (
 )
 from gan_cli.models.infogan import InfoGANDiscriminator
 from gan_cli.models.resnet import ResNetDiscriminator, ResNetGenerator
+from gan_cli.training.objectives.augment import (
+    DiffAugment,
+    cutout,
+    diff_augment,
+    translation,
+)
 
 LATENT = 8
 CLASSES = 10

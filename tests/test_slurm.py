@@ -16,8 +16,7 @@ from conftest import run_cli
 from hydra import compose, initialize_config_module
 from omegaconf import OmegaConf
 
-from gan_cli.checkpoint import load_checkpoint
-from gan_cli.launch_env import (
+from gan_cli.distributed.environment import (
     PORT_BASE,
     PORT_SPAN,
     LaunchEnvError,
@@ -27,6 +26,7 @@ from gan_cli.launch_env import (
     port_for_job,
     process_group_env,
 )
+from gan_cli.runs.checkpoints import load_checkpoint
 
 TINY = ["trainer.device=cpu", "data.resolution=16", "data.batch_size=16", "model.latent_dim=16",
         "model.generator.base_width=8", "model.discriminator.base_width=8", "trainer.num_fixed_samples=4"]

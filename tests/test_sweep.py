@@ -19,11 +19,11 @@ from omegaconf import OmegaConf
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.hparams import plugin_data_pb2
 
-from gan_cli.checkpoint import load_checkpoint
-from gan_cli.job_status import read_status, write_status
-from gan_cli.report import build_summary
-from gan_cli.sweep import FolderHoldsAnotherJob, plan_auto_resume
-from gan_cli.train import train
+from gan_cli.runs.checkpoints import load_checkpoint
+from gan_cli.runs.report import build_summary
+from gan_cli.runs.resume import FolderHoldsAnotherJob, plan_auto_resume
+from gan_cli.runs.status import read_status, write_status
+from gan_cli.training.run import train
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 EXPERIMENTS = sorted(p.stem for p in (CONF / "experiment").glob("*.yaml"))

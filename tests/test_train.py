@@ -9,9 +9,9 @@ import torch
 from conftest import MODELS
 from fixtures import write_celeba, write_cifar10, write_image_folder, write_mnist
 
-from gan_cli.checkpoint import load_checkpoint
 from gan_cli.errors import UserError
-from gan_cli.train import train
+from gan_cli.runs.checkpoints import load_checkpoint
+from gan_cli.training.run import train
 
 
 @pytest.mark.parametrize("model", MODELS)
@@ -130,11 +130,11 @@ def test_linear_schedule_decays_the_learning_rates_to_zero(tiny_cfg, tmp_path):
     """optim.schedule=linear: constant until decay_start x steps, then linearly to 0; logged as lr/g, lr/d."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    from gan_cli.schedules import lr_factor
+    from gan_cli.training.schedules import schedule_factor
 
-    factor = lr_factor({"schedule": "linear", "decay_start": 0.5}, 10)
+    factor = schedule_factor("linear", 0.5, None, 10)
     assert [factor(step) for step in range(10)] == [1, 1, 1, 1, 1, 1.0, 0.8, 0.6, 0.4, 0.2]
-    assert lr_factor({"schedule": "constant"}, 10)(9) == 1.0
+    assert schedule_factor("constant", 0.5, None, 10)(9) == 1.0
     cfg = tiny_cfg("gan", "ring", ["trainer.steps=8", "trainer.log_every=2", "optim.schedule=linear",
                                    "optim.decay_start=0.5", "optim.g_lr=1e-3", "optim.d_lr=4e-3"])
     train(cfg, run_dir=tmp_path)

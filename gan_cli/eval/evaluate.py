@@ -16,7 +16,7 @@ import hashlib
 import json
 import logging
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -29,7 +29,9 @@ from gan_cli.eval import metrics as M
 from gan_cli.eval.features import build_extractor, extract
 from gan_cli.eval.mixtures import NUM_SAMPLES as MIXTURE_SAMPLES
 from gan_cli.eval.mixtures import QUALITY_STDS, mode_metrics, mode_protocol
-from gan_cli.generate import LatentSpec, generate
+from gan_cli.inference.latents import LatentLayout
+from gan_cli.inference.sampling import generate
+from gan_cli.runs.files import write_atomic
 
 log = logging.getLogger("gan_cli")
 
@@ -44,13 +46,7 @@ VALUES = {
     "classes": ("class_coverage", "class_kl"),
     "modes": ("modes", "high_quality", "reverse_kl"),
 }
-LOWER_IS_BETTER = {"fid", "kid", "kid_std", "is_std", "class_kl", "reverse_kl"}
 DEFAULT_NUM_REAL = 10000
-
-
-def lower_is_better(name: str) -> bool:
-    """Direction of a value name (for keeping the best checkpoint)."""
-    return name in LOWER_IS_BETTER
 
 
 @dataclass(frozen=True)
@@ -154,8 +150,8 @@ class Evaluator:
         eval_cfg = cfg.get("eval") or {}
         self.device = torch.device(device)
         # Conditional generators get class-balanced labels; InfoGAN generators their codes.
-        self.latent_spec = LatentSpec(cfg)
-        self.num_generated = len(self.latent_spec.inputs(self.settings.num_samples, self.settings.seed)[0])
+        self.latent_layout = LatentLayout.from_config(cfg)
+        self.num_generated = len(self.latent_layout.grid(self.settings.num_samples, self.settings.seed)[0])
         self.mixture: GaussianMixture2D | None = None
         self.extractor = None
         if self.settings.feature_extractor is None:
@@ -172,7 +168,7 @@ class Evaluator:
         self.protocol = {
             **self.extractor.describe(),
             "num_generated": self.num_generated,
-            "generated_labels": "class-balanced" if self.latent_spec.num_classes else None,
+            "generated_labels": "class-balanced" if self.latent_layout.num_classes else None,
             "num_real": num_real,
             "reference": {"dataset": cfg.data.name, "split": reference_split(cfg.data),
                           "resolution": cfg.data.get("resolution"), "channels": cfg.data.get("channels")},
@@ -210,10 +206,8 @@ class Evaluator:
         num_real = min(self.settings.num_real, _dataset_size(self.data_cfg))
         images = real_samples(self.data_cfg, num_real, seed=self.settings.seed)
         features, _ = extract(self.extractor, images, self.settings.batch_size)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-        torch.save({"features": features, "num_real": num_real, "key": json.dumps(key, default=str)}, tmp)
-        os.replace(tmp, path)
+        cached = {"features": features, "num_real": num_real, "key": json.dumps(key, default=str)}
+        write_atomic(path, lambda handle: torch.save(cached, handle))
         return features, num_real
 
     @torch.no_grad()
@@ -222,7 +216,7 @@ class Evaluator:
         was_training = generator.training
         generator.eval()
         try:
-            latents, labels, _ = self.latent_spec.inputs(self.settings.num_samples, self.settings.seed)
+            latents, labels, _ = self.latent_layout.grid(self.settings.num_samples, self.settings.seed)
             samples = generate(generator, latents, labels, batch_size=self.settings.batch_size)
         finally:
             generator.train(was_training)
@@ -277,7 +271,3 @@ def _library_versions() -> dict:
         except PackageNotFoundError:
             versions[package] = None
     return versions
-
-
-def settings_dict(settings: Settings) -> dict:
-    return asdict(settings)

@@ -11,23 +11,21 @@ the checkpoints, so a resumed run keeps comparing against it.
 
 from __future__ import annotations
 
-import json
 import math
-import os
 from pathlib import Path
 
 import torch
 
 from gan_cli import distributed
-from gan_cli.eval.evaluate import Evaluator, lower_is_better
-
-METRICS_FILE = "metrics.json"
-HISTORY_FILE = "eval.json"
+from gan_cli.eval.evaluate import Evaluator
+from gan_cli.runs.files import write_json_atomic
+from gan_cli.runs.metrics import is_better
+from gan_cli.runs.paths import RunPaths
 
 
 class EvalTracker:
     def __init__(self, cfg, device, run_dir: Path, enabled: bool = True):
-        self.run_dir = Path(run_dir)
+        self.paths = RunPaths(run_dir)
         self.enabled = enabled
         self.device = device
         # Building the evaluator loads the extractor and the real statistics: errors surface before step 1.
@@ -65,22 +63,16 @@ class EvalTracker:
         return {f"eval/{name}": value for name, value in self.latest.items()}
 
     def _better(self, value: float, best: float) -> bool:
-        return value < best if lower_is_better(self.best_metric) else value > best
+        return is_better(self.best_metric, value, best)
 
     def _write(self, step: int, values: dict[str, float]) -> None:
         metrics = {**values, "eval_step": step}
         if self.best is not None:
             metrics["best"] = dict(self.best)
-        _write_json(self.run_dir / METRICS_FILE, metrics)
-        _write_json(self.run_dir / HISTORY_FILE, {
+        write_json_atomic(self.paths.metrics, metrics)
+        write_json_atomic(self.paths.eval_history, {
             "protocol": self.evaluator.protocol,
             "settings": {"metrics": list(self.evaluator.settings.metrics), "best_metric": self.best_metric},
             "best": self.best,
             "history": self.history,
         })
-
-
-def _write_json(path: Path, value: dict) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(json.dumps(value, indent=2, default=str) + "\n")
-    os.replace(tmp, path)

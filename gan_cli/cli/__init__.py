@@ -1,0 +1,8 @@
+"""The commands: thin layers over plain functions, sharing one error wrapper (wrapper.py).
+
+    gan-train   train.py     -> gan_cli.training.job.run_training_job
+    gan-sample  sample.py    -> gan_cli.inference.sampling.sample_to_files
+    gan-interp  interp.py    -> gan_cli.inference.interpolation
+    gan-eval    evaluate.py  -> gan_cli.eval.report.evaluate_checkpoint
+    gan-report  report.py    -> gan_cli.runs.report.write_summary
+"""

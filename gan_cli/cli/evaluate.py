@@ -1,0 +1,24 @@
+"""gan-eval: the metrics of a checkpoint's generator, each printed and written with its protocol."""
+
+from __future__ import annotations
+
+import hydra
+from omegaconf import DictConfig
+
+from gan_cli.cli.wrapper import required_checkpoint, run_command
+from gan_cli.distributed.devices import resolve_device
+from gan_cli.eval.report import evaluate_checkpoint, print_report
+
+
+def evaluate(cfg: DictConfig) -> None:
+    report, out = evaluate_checkpoint(required_checkpoint(cfg), cfg, resolve_device(cfg.device))
+    print_report(report, out)
+
+
+@hydra.main(version_base="1.3", config_path="pkg://gan_cli.conf", config_name="eval")
+def main(cfg: DictConfig) -> None:
+    run_command(lambda: evaluate(cfg))
+
+
+if __name__ == "__main__":
+    main()

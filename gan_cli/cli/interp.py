@@ -1,0 +1,59 @@
+"""gan-interp: latent walks between seeds (grid PNG + GIF), InfoGAN code walks, latent arithmetic."""
+
+from __future__ import annotations
+
+import hydra
+from omegaconf import DictConfig, OmegaConf
+
+from gan_cli.cli.wrapper import required_checkpoint, run_command
+from gan_cli.distributed.devices import resolve_device
+from gan_cli.errors import UserError
+from gan_cli.inference.interpolation import (
+    arithmetic_to_file,
+    code_walk_to_file,
+    interpolate_to_files,
+)
+from gan_cli.inference.loading import checkpoint_layout
+from gan_cli.runs.checkpoints import load_checkpoint
+
+MODES = ("auto", "walk", "codes", "arithmetic")
+
+
+def interpolate(cfg: DictConfig) -> None:
+    ckpt = required_checkpoint(cfg)
+    if cfg.mode not in MODES:
+        raise UserError(f"mode={cfg.mode} is not a gan-interp mode; use walk (between seeds), codes (InfoGAN "
+                        f"codes), arithmetic (G(z_a - z_b + z_c)) or auto (codes for InfoGAN, else walk).")
+    device = resolve_device(cfg.device)
+    mode = cfg.mode
+    if mode == "auto":
+        mode = "codes" if checkpoint_layout(load_checkpoint(ckpt)).code_dim else "walk"
+    if mode == "codes":
+        print(f"wrote {code_walk_to_file(ckpt, cfg.seed, cfg.steps, cfg.code, cfg.out, cfg.ema, device)}")
+    elif mode == "arithmetic":
+        a, b, c = (_seed_or_seeds(cfg[k], k) for k in ("a", "b", "c"))
+        print(f"wrote {arithmetic_to_file(ckpt, a, b, c, cfg.out, cfg.ema, device, cfg.label)}")
+    else:
+        seeds = _seed_or_seeds(cfg.seeds, "seeds")
+        if not isinstance(seeds, list):
+            raise UserError(f"seeds={seeds!r} must be a list of whole numbers, e.g. seeds=[0,1,2,3].")
+        grid, gif = interpolate_to_files(ckpt, cfg.method, cfg.steps, seeds, cfg.out, cfg.frames, cfg.fps,
+                                         cfg.gif_size, cfg.ema, device, cfg.label)
+        print(f"wrote {grid} and {gif}")
+
+
+def _seed_or_seeds(value, key: str):
+    value = OmegaConf.to_container(value) if OmegaConf.is_list(value) else value
+    ok = isinstance(value, int) or (isinstance(value, list) and value and all(isinstance(s, int) for s in value))
+    if value is not None and not ok:
+        raise UserError(f"{key}={value!r} must be a seed or a list of seeds, e.g. {key}=3 or {key}=[1,2,3].")
+    return value
+
+
+@hydra.main(version_base="1.3", config_path="pkg://gan_cli.conf", config_name="interp")
+def main(cfg: DictConfig) -> None:
+    run_command(lambda: interpolate(cfg))
+
+
+if __name__ == "__main__":
+    main()

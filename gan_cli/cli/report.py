@@ -1,0 +1,44 @@
+"""gan-report: one table for a sweep, a row per job, best first (gan_cli.runs.report)."""
+
+from __future__ import annotations
+
+import argparse
+
+from gan_cli.cli.wrapper import run_command
+from gan_cli.errors import UserError
+from gan_cli.runs.report import to_markdown, write_summary
+
+
+def parse_options(options: list[str]) -> dict[str, str]:
+    parsed = {}
+    for option in options:
+        key, _, value = option.partition("=")
+        if key not in ("sort_by", "order") or not value:
+            raise UserError(f"{option} is not an option of gan-report; use sort_by=METRIC or order=asc|desc.")
+        parsed[key] = value
+    return parsed
+
+
+def report(path: str, options: list[str]) -> None:
+    summary = write_summary(path, **parse_options(options))
+    print(to_markdown(summary))
+    print(f"wrote {summary.csv_path} and {summary.markdown_path}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="gan-report",
+        description="Summarize a sweep of gan-train jobs: summary.csv and summary.md in its folder, "
+                    "one row per job, best first; the table is also printed.",
+        epilog="example: gan-report multirun/2024-05-01/10-00-00 sort_by=loss/d order=desc",
+    )
+    parser.add_argument("path", help="a sweep's folder (multirun/<date>/<time>, or hydra.sweep.dir)")
+    parser.add_argument("options", nargs="*", metavar="KEY=VALUE",
+                        help="sort_by=METRIC (default: the sweep's objective, else loss/g); "
+                             "order=asc|desc (default: desc for scores such as precision, else asc)")
+    args = parser.parse_args(argv)
+    run_command(lambda: report(args.path, args.options))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,49 @@
+"""What every command does with errors: a bad input ends in one paragraph on stderr and a
+non-zero exit status, never a traceback."""
+
+from __future__ import annotations
+
+from typing import Callable, TypeVar
+
+from hydra.core.hydra_config import HydraConfig
+from hydra.errors import InstantiationException
+from hydra.types import RunMode
+from omegaconf import OmegaConf
+
+from gan_cli.errors import UserError, exit_with
+
+T = TypeVar("T")
+
+
+def run_command(task: Callable[[], T]) -> T:
+    """Run a command's work. A UserError, also one that Hydra wrapped while building a `_target_`,
+    becomes its one-paragraph message and exit status. In a multirun it is raised instead: the
+    sweep records the job as failed and goes on with the others."""
+    try:
+        return task()
+    except Exception as error:
+        user_error = as_user_error(error)
+        if user_error is None:
+            raise
+        if in_multirun():
+            raise user_error from None
+        exit_with(user_error)
+
+
+def as_user_error(error: BaseException) -> UserError | None:
+    """The UserError behind `error` (itself, or the cause of Hydra's InstantiationException)."""
+    while isinstance(error, InstantiationException) and error.__cause__ is not None:
+        error = error.__cause__
+    return error if isinstance(error, UserError) else None
+
+
+def in_multirun() -> bool:
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+
+
+def required_checkpoint(cfg) -> str:
+    """cfg.ckpt, which gan-sample, gan-interp and gan-eval need."""
+    if OmegaConf.is_missing(cfg, "ckpt"):
+        raise UserError("ckpt= is required: the path of a checkpoint written by gan-train, e.g. "
+                        "ckpt=outputs/<run>/checkpoints/last.pt.")
+    return cfg.ckpt

@@ -1,0 +1,92 @@
+"""A checkpoint's evaluation report (gan-eval): the metrics of its generator, each with its protocol,
+printed and written as JSON beside the checkpoint."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from omegaconf import DictConfig, open_dict
+
+from gan_cli.eval.evaluate import VALUES, Evaluator
+from gan_cli.inference.loading import load_generator
+from gan_cli.runs.config import upgrade_config
+from gan_cli.runs.files import write_json_atomic
+
+# gan-eval keys that replace the run's eval settings when given.
+EVAL_KEYS = ("metrics", "feature_extractor", "weights", "download", "num_samples", "num_real", "seed",
+             "batch_size", "cache_dir")
+
+
+def evaluation_config(run_config: dict, options) -> DictConfig:
+    """The checkpoint's config with gan-eval's options merged into its `eval` (and data.root)."""
+    cfg = upgrade_config(run_config)  # the packaged eval defaults for checkpoints from before `eval`
+    with open_dict(cfg):
+        for key in EVAL_KEYS:
+            if options.get(key) is not None:
+                cfg.eval[key] = options[key]
+        if options.get("data_root") is not None:
+            cfg.data.root = options.data_root
+            if "root" in cfg.data.get("dataset", {}):
+                cfg.data.dataset.root = options.data_root
+    return cfg
+
+
+def default_output(ckpt) -> Path:
+    """<checkpoint without .pt>.eval.json, beside it."""
+    ckpt = Path(ckpt)
+    return ckpt.with_name(f"{ckpt.stem}.eval.json")
+
+
+def evaluate_checkpoint(ckpt, options, device="cpu") -> tuple[dict, Path]:
+    """Evaluate a checkpoint; write and return the report {checkpoint, step, values, metrics}."""
+    generator, checkpoint = load_generator(ckpt, use_ema=bool(options.get("ema", True)), device=device)
+    cfg = evaluation_config(checkpoint["config"], options)
+    evaluator = Evaluator(cfg, device)
+    values = evaluator(generator)
+    report = {
+        "checkpoint": str(Path(ckpt).resolve()),
+        "step": checkpoint.get("step"),
+        "generator": "ema" if options.get("ema", True) and checkpoint.get("ema") is not None else "raw",
+        "values": values,
+        # Every metric with the protocol that produced it, so a number never travels alone.
+        "metrics": {
+            metric: {"values": {name: values[name] for name in VALUES[metric]},
+                     "protocol": evaluator.metric_protocol(metric)}
+            for metric in evaluator.settings.metrics
+        },
+    }
+    out = write_json_atomic(Path(options.get("out") or default_output(ckpt)), report)
+    return report, out
+
+
+def summary(protocol: dict) -> str:
+    """One line of the protocol shared by the metrics."""
+    if "feature_extractor" not in protocol:  # 2-D mixtures
+        return (f"{protocol['protocol']}: {protocol['num_generated']} samples, {protocol['num_modes']} modes, "
+                f"high quality within {protocol['high_quality_radius']}, seed {protocol['seed']}")
+    reference = protocol["reference"]
+    return (f"{protocol['feature_extractor']} ({protocol['features']}, weights sha256 {protocol['weights_sha256'][:12]}), "
+            f"{protocol['num_generated']} generated vs {protocol['num_real']} real ({reference['dataset']} "
+            f"{reference['split']}), resize: {protocol['resize']}, seed {protocol['seed']}")
+
+
+def format_value(value: float) -> str:
+    return f"{value:.6g}" if math.isfinite(value) else str(value)
+
+
+def print_report(report: dict, out: Path) -> None:
+    print(f"{report['checkpoint']} (step {report['step']}, {report['generator']} generator)")
+    shown = None
+    for metric, entry in report["metrics"].items():
+        protocol = entry["protocol"]
+        line = summary(protocol)
+        if line != shown:
+            print(f"  protocol: {line}")
+            shown = line
+        extra = protocol.get(metric)
+        detail = "" if extra is None else f"  [{json.dumps(extra, ensure_ascii=False) if isinstance(extra, dict) else extra}]"
+        values = ", ".join(f"{name} {format_value(value)}" for name, value in entry["values"].items())
+        print(f"  {metric:8s} {values}{detail}")
+    print(f"wrote {out}")

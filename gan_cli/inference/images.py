@@ -1,0 +1,83 @@
+"""Pictures of samples: image grids, single images, GIFs and 2-D scatter plots, for files and TensorBoard."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+from PIL import Image  # noqa: E402
+from torchvision.utils import make_grid  # noqa: E402
+
+
+def to_uint8(images: torch.Tensor) -> torch.Tensor:
+    """Map images from [-1, 1] to uint8 [0, 255]."""
+    return ((images.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+
+
+def grid_image(images: torch.Tensor, nrow: int | None = None, padding: int = 2) -> Image.Image:
+    """Tile N images in [-1, 1] into one PIL image, nrow per row (a square grid by default)."""
+    nrow = nrow or math.ceil(math.sqrt(images.shape[0]))
+    grid = make_grid(to_uint8(images.cpu()), nrow=nrow, padding=padding, pad_value=255)
+    array = grid.permute(1, 2, 0).numpy()
+    return Image.fromarray(array[:, :, 0] if images.shape[1] == 1 else array)
+
+
+def save_grid(images: torch.Tensor, path, nrow: int | None = None) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    grid_image(images, nrow).save(path)
+    return path
+
+
+def save_images(images: torch.Tensor, folder, prefix: str = "") -> list[Path]:
+    """Write each image as its own PNG."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i, image in enumerate(to_uint8(images.cpu())):
+        array = image.permute(1, 2, 0).numpy()
+        path = folder / f"{prefix}{i:05d}.png"
+        Image.fromarray(array[:, :, 0] if array.shape[2] == 1 else array).save(path)
+        paths.append(path)
+    return paths
+
+
+def scatter_figure(fake: torch.Tensor, real: torch.Tensor | None = None, title: str = ""):
+    """A matplotlib figure of generated 2-D points over real ones."""
+    figure, axes = plt.subplots(figsize=(5, 5), dpi=100)
+    if real is not None:
+        r = real.detach().cpu().numpy()
+        axes.scatter(r[:, 0], r[:, 1], s=4, c="tab:blue", alpha=0.4, label="real")
+    f = fake.detach().float().cpu().numpy()
+    axes.scatter(f[:, 0], f[:, 1], s=4, c="tab:orange", alpha=0.6, label="generated")
+    axes.set_aspect("equal")
+    axes.legend(loc="upper right")
+    axes.set_title(title)
+    figure.tight_layout()
+    return figure
+
+
+def save_scatter(fake: torch.Tensor, path, real: torch.Tensor | None = None, title: str = "") -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure = scatter_figure(fake, real, title)
+    figure.savefig(path)
+    plt.close(figure)
+    return path
+
+
+def save_gif(images: torch.Tensor, path, fps: int, size: int) -> Path:
+    """A looping GIF of the images in order, each enlarged (nearest neighbour) to at least `size` pixels."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    scale = max(1, -(-size // images.shape[-1]))
+    images = F.interpolate(images, scale_factor=scale, mode="nearest")
+    pictures = [Image.fromarray(frame.permute(1, 2, 0).squeeze(-1).numpy()) for frame in to_uint8(images)]
+    pictures[0].save(path, save_all=True, append_images=pictures[1:], duration=max(1, 1000 // fps), loop=0)
+    return path

@@ -1,0 +1,70 @@
+"""Sampling a trained generator: latents by seed, batched generation, sample files (gan-sample)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from gan_cli.errors import UserError
+from gan_cli.inference import images
+from gan_cli.inference.loading import checkpoint_layout, load_generator
+from gan_cli.runs.paths import RunPaths
+
+
+def seed_latent(seed: int, dim: int) -> torch.Tensor:
+    """z for one seed, the same on every device (drawn on the CPU)."""
+    return torch.randn(dim, generator=torch.Generator().manual_seed(int(seed)))
+
+
+def seed_latents(seeds, dim: int) -> torch.Tensor:
+    return torch.stack([seed_latent(s, dim) for s in seeds])
+
+
+def batch_latents(n: int, dim: int, seed: int) -> torch.Tensor:
+    return torch.randn(n, dim, generator=torch.Generator().manual_seed(int(seed)))
+
+
+@torch.no_grad()
+def generate(generator: nn.Module, latents: torch.Tensor, labels: torch.Tensor | None = None,
+             batch_size: int = 256) -> torch.Tensor:
+    """G(z, labels) for any number of latents, in batches, returned on the CPU."""
+    device = next(generator.parameters()).device
+    label_batches = labels.split(batch_size) if labels is not None else [None] * len(latents.split(batch_size))
+    outputs = [generator(z.to(device), None if y is None else y.to(device)).float().cpu()
+               for z, y in zip(latents.split(batch_size), label_batches)]
+    return torch.cat(outputs)
+
+
+def default_output(ckpt, name: str) -> Path:
+    """<run>/samples/<name> for a checkpoint at <run>/checkpoints/x.pt."""
+    return RunPaths.of_checkpoint(ckpt).samples / name
+
+
+def sample_to_files(ckpt, n: int = 64, seed: int = 0, out=None, nrow=None, individual: bool = False,
+                    ema: bool = True, device="cpu", label: int | None = None) -> list[Path]:
+    """Write n samples; return the paths written (the grid or scatter plot first).
+
+    A conditional model makes class `label`, or without it one grid row per class."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise UserError(f"n={n!r} must be a positive whole number of samples.")
+    generator, checkpoint = load_generator(ckpt, use_ema=ema, device=device)
+    z, labels, rows_nrow = checkpoint_layout(checkpoint).grid(n, seed, label)
+    samples = generate(generator, z, labels)
+    nrow = nrow or rows_nrow
+    name = f"sample_seed{seed}_n{n}" + (f"_label{label}" if label is not None else "")
+    out = Path(out) if out else default_output(ckpt, f"{name}.png")
+    if out.suffix.lower() not in (".png", ".jpg", ".jpeg"):
+        raise UserError(f"out={out} must end in .png or .jpg (the grid image).")
+    if samples.ndim == 2:  # 2-D points: a scatter plot and the raw values
+        raw = out.with_suffix(".npy")
+        raw.parent.mkdir(parents=True, exist_ok=True)
+        np.save(raw, samples.numpy())
+        title = f"{n} samples, seed {seed}, step {checkpoint['step']}"
+        return [images.save_scatter(samples, out, title=title), raw]
+    written = [images.save_grid(samples, out, nrow)]
+    if individual:
+        written += images.save_images(samples, out.with_suffix(""), prefix=f"seed{seed}_")
+    return written

@@ -1,0 +1,74 @@
+"""Checkpoint files: written atomically, loaded as data (weights_only=True), never code.
+
+What a checkpoint holds is the training state's state_dict() (gan_cli/training/state.py) plus the
+format marker and the run's config, so gan-sample, gan-eval and resume need nothing else.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from gan_cli.errors import UserError
+from gan_cli.runs.files import link_atomic, write_atomic
+from gan_cli.runs.paths import RunPaths
+
+FORMAT = "gan-cli-checkpoint/1"
+
+
+def save_checkpoint(payload: dict, path) -> Path:
+    """Write payload to path atomically (fsynced before the rename)."""
+    return write_atomic(path, lambda handle: torch.save(payload, handle), durable=True)
+
+
+def load_checkpoint(path) -> dict:
+    """Load a gan-cli checkpoint on the CPU, as data only."""
+    path = Path(path)
+    if not path.is_file():
+        hint = ""
+        if path.is_dir():
+            found = sorted(path.rglob("*.pt"))
+            hint = f" It is a folder; checkpoints in it: {', '.join(str(p) for p in found[:5]) or 'none'}."
+        raise UserError(
+            f"ckpt={path} is not a checkpoint file.{hint} Pass the path of a .pt file written by gan-train, "
+            f"such as outputs/<run>/checkpoints/last.pt."
+        )
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # noqa: BLE001 - any unpickling failure means "not our checkpoint"
+        raise UserError(
+            f"{path} could not be read as a gan-cli checkpoint ({type(error).__name__}: "
+            f"{str(error).splitlines()[0] if str(error) else ''}). Pass a .pt file written by gan-train; "
+            f"a truncated or foreign file cannot be used."
+        ) from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise UserError(f"{path} is not a gan-cli checkpoint (no '{FORMAT}' marker); pass a .pt file written by gan-train.")
+    return payload
+
+
+class CheckpointWriter:
+    """Writes checkpoints/step_XXXXXXX.pt and checkpoints/last.pt, keeping the newest `keep` step files."""
+
+    def __init__(self, run_dir, keep: int = 3):
+        self.paths = RunPaths(run_dir)
+        self.keep = keep
+        self.last_path: Path | None = None
+        self.last_step: int | None = None
+
+    def save(self, payload: dict, step: int) -> Path:
+        step_path = self.paths.step_checkpoint(step)
+        save_checkpoint(payload, step_path)
+        link_atomic(step_path, self.paths.last_checkpoint)  # a hard link: last.pt costs nothing
+        self._prune()
+        self.last_path, self.last_step = self.paths.last_checkpoint, step
+        return step_path
+
+    def save_best(self, payload: dict) -> Path:
+        """checkpoints/best.pt: the state with the best evaluation so far (kept beside last.pt)."""
+        return save_checkpoint(payload, self.paths.best_checkpoint)
+
+    def _prune(self) -> None:
+        steps = self.paths.step_checkpoints()
+        for _, old in steps[: max(0, len(steps) - self.keep)]:
+            old.unlink(missing_ok=True)

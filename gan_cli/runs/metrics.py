@@ -1,0 +1,60 @@
+"""A run's result values: which are better when higher, and reading <run>/metrics.json.
+
+METRIC_DIRECTIONS is the one table of directions: gan-train's best checkpoint (eval.best_metric)
+and gan-report's sort order both read it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+from gan_cli.runs.paths import RunPaths
+
+HIGHER, LOWER = "higher", "lower"
+# Matched on the last part of a name (eval/fid -> fid). Names not listed (losses) sort lower-first.
+METRIC_DIRECTIONS = {
+    "fid": LOWER,
+    "kid": LOWER,
+    "kid_std": LOWER,
+    "is": HIGHER,
+    "inception_score": HIGHER,
+    "is_std": LOWER,
+    "precision": HIGHER,
+    "recall": HIGHER,
+    "density": HIGHER,
+    "coverage": HIGHER,
+    "class_coverage": HIGHER,
+    "class_kl": LOWER,
+    "modes": HIGHER,
+    "high_quality": HIGHER,
+    "reverse_kl": LOWER,
+}
+
+
+def higher_is_better(name: str) -> bool:
+    return METRIC_DIRECTIONS.get(name.rsplit("/", 1)[-1].lower()) == HIGHER
+
+
+def is_better(name: str, value: float, than: float) -> bool:
+    return value > than if higher_is_better(name) else value < than
+
+
+def finite_values(values: dict) -> dict[str, float]:
+    """The numbers among values (nested dicts flattened with '/'), as floats; NaN and inf kept out."""
+    flat: dict[str, float] = {}
+    for key, value in values.items():
+        if isinstance(value, dict):
+            flat.update({f"{key}/{k}": v for k, v in finite_values(value).items()})
+        elif isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+            flat[str(key)] = float(value)
+    return flat
+
+
+def read_metrics(run_dir) -> dict[str, float]:
+    """Evaluation results the run wrote to metrics.json, flattened; {} when there are none."""
+    try:
+        metrics = json.loads(RunPaths(run_dir).metrics.read_text())
+    except (FileNotFoundError, NotADirectoryError, json.JSONDecodeError):
+        return {}
+    return finite_values(metrics) if isinstance(metrics, dict) else {}

@@ -1,0 +1,41 @@
+"""The Hydra callback of gan-train's sweeps (hydra.callbacks.sweep_summary in train.yaml).
+
+Hydra's launchers run every job of a batch even when one fails and raise only afterwards, so
+marking a failed job in its status.json and rebuilding summary.csv / summary.md after each job
+leaves a complete summary either way.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from hydra.core.utils import JobReturn, JobStatus
+from hydra.experimental.callback import Callback
+from hydra.types import RunMode
+from omegaconf import DictConfig
+
+from gan_cli.runs.job import job_number, record_failure, writes_files
+from gan_cli.runs.report import rebuild_summary
+from gan_cli.runs.resume import FolderHoldsAnotherJob
+from gan_cli.runs.status import first_line
+
+log = logging.getLogger("gan_cli")
+
+
+class SweepSummary(Callback):
+    """Marks failed jobs in their status.json and rebuilds the sweep's summary after every job."""
+
+    def on_job_end(self, config: DictConfig, job_return: JobReturn, **kwargs) -> None:
+        if config.hydra.mode != RunMode.MULTIRUN:
+            return
+        if job_return.status == JobStatus.FAILED and writes_files():
+            error = job_return._return_value  # the public return_value re-raises the job's exception
+            run_dir = Path(config.hydra.runtime.output_dir)
+            if not isinstance(error, FolderHoldsAnotherJob):  # that folder's record is another job's
+                record_failure(run_dir, list(job_return.overrides or []), error, job_number(config.hydra))
+            log.error(f"Job {run_dir} failed: {first_line(error)}")
+        rebuild_summary(Path(config.hydra.sweep.dir))
+
+    def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
+        rebuild_summary(Path(config.hydra.sweep.dir))

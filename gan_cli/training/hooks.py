@@ -1,0 +1,150 @@
+"""What a gan-train run does between steps: log lines and TensorBoard scalars, sample grids,
+evaluations and checkpoints, each a Hook of the loop with its own interval (conf/trainer)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from omegaconf import OmegaConf
+
+from gan_cli import distributed
+from gan_cli.data import real_samples
+from gan_cli.runs.checkpoints import FORMAT, CheckpointWriter
+from gan_cli.training.loop import FiniteGuard, Hook
+from gan_cli.training.run_log import RunLog
+from gan_cli.training.state import TrainingState
+from gan_cli.training.stats import RunningStats
+
+# Logged values shown on the progress line, with their short names.
+PROGRESS_VALUES = (("loss/d", "d_loss"), ("loss/g", "g_loss"), ("D/real", "D(x)"), ("D/fake", "D(G(z))"),
+                   ("loss/gradient_penalty", "gp"), ("wasserstein_estimate", "W"))
+
+
+class LogHook:
+    """Statistics reduced over the interval (one host sync), images/s, learning rates."""
+
+    def __init__(self, state: TrainingState, stats: RunningStats, run_log: RunLog, images_per_step: int,
+                 total_steps: int):
+        self.state, self.stats, self.run_log, self.total_steps = state, stats, run_log, total_steps
+        self.images_per_step = images_per_step * distributed.world_size()
+        self.start_step = self.clock_step = state.step
+        self.started = self.clock = time.perf_counter()
+        self.last_values: dict[str, float] = {}
+
+    def __call__(self, step: int) -> None:
+        now = time.perf_counter()
+        values = self.stats.flush()
+        values["speed/images_per_sec"] = (step - self.clock_step) * self.images_per_step / max(now - self.clock, 1e-9)
+        for key, optimizer in self.state.optimizers.items():
+            values[f"lr/{key.removesuffix('_optimizer')}"] = optimizer.param_groups[0]["lr"]
+        self.run_log.scalars(values, step)
+        self.run_log.info(progress_line(step, self.total_steps, values, now - self.started, self.start_step))
+        self.last_values, self.clock, self.clock_step = values, now, step
+
+
+def progress_line(step: int, total: int, values: dict[str, float], elapsed: float, start_step: int) -> str:
+    parts = [f"step {step}/{total}"]
+    parts += [f"{label} {values[key]:.4f}" for key, label in PROGRESS_VALUES if key in values]
+    parts.append(f"{values['speed/images_per_sec']:.0f} img/s")
+    done = step - start_step
+    if done:
+        remaining = elapsed / done * (total - step)
+        parts.append(f"eta {int(remaining // 60)}m{int(remaining % 60):02d}s")
+    return " | ".join(parts)
+
+
+class SampleHook:
+    """The fixed latents through the sampling generator (EMA if any): a grid, or 2-D points over real data."""
+
+    def __init__(self, state: TrainingState, run_log: RunLog, cfg, device):
+        self.state, self.run_log = state, run_log
+        z, labels, _ = state.latents.layout.grid(cfg.trainer.num_fixed_samples, cfg.trainer.seed)
+        self.fixed_noise = z.to(device)
+        self.fixed_labels = labels.to(device) if labels is not None else None
+        self.rows = int(labels.max()) + 1 if labels is not None else None  # a row per class
+        self.real_preview = real_samples(cfg.data, 1000, seed=cfg.trainer.seed) if len(cfg.data.shape) == 1 else None
+
+    def __call__(self, step: int) -> None:
+        if not distributed.is_main():
+            return
+        sampler = self.state.sampler
+        was_training = sampler.training
+        sampler.eval()
+        with torch.no_grad():
+            fake = sampler(self.fixed_noise, self.fixed_labels)
+        sampler.train(was_training)
+        self.run_log.samples(fake, step, self.real_preview, rows=self.rows)
+
+
+class CheckpointHook:
+    """checkpoints/step_*.pt and last.pt (every rank gathers its state; rank 0 writes)."""
+
+    def __init__(self, state: TrainingState, cfg, run_dir: Path):
+        self.state = state
+        self.writer = CheckpointWriter(run_dir, keep=cfg.trainer.keep_checkpoints)
+        self.configs = {"config": OmegaConf.to_container(cfg, resolve=True),  # what ran
+                        "config_source": OmegaConf.to_container(cfg)}          # interpolations kept, for resume
+        self.resumed_from = cfg.resume
+
+    def payload(self) -> dict:
+        return {"format": FORMAT, **self.configs, **self.state.state_dict()}
+
+    def __call__(self, step: int) -> None:
+        payload = self.payload()
+        if distributed.is_main():
+            self.writer.save(payload, step)
+        distributed.barrier()
+
+    def save_best(self) -> None:
+        payload = self.payload()
+        if distributed.is_main():
+            self.writer.save_best(payload)
+        distributed.barrier()
+
+    def last_good(self) -> str | None:
+        """The newest checkpoint of this run, or the one it resumed from."""
+        return str(self.writer.last_path) if self.writer.last_path else self.resumed_from
+
+
+class EvalHook:
+    """Sample-quality metrics (eval.every); checkpoints/best.pt when the best metric improves."""
+
+    def __init__(self, tracker, state: TrainingState, run_log: RunLog, checkpoints: CheckpointHook | None):
+        self.tracker, self.state, self.run_log, self.checkpoints = tracker, state, run_log, checkpoints
+
+    def __call__(self, step: int) -> None:
+        improved = self.tracker.evaluate(step, self.state.sampler)
+        if distributed.is_main():
+            values = self.tracker.latest
+            self.run_log.scalars({f"eval/{name}": value for name, value in values.items()}, step)
+            shown = ", ".join(f"{name} {value:.4g}" for name, value in values.items())
+            self.run_log.info(f"eval at step {step}: {shown}" + (" (best so far)" if improved else ""))
+        if improved and self.checkpoints is not None:
+            self.checkpoints.save_best()
+
+
+@dataclass
+class RunHooks:
+    hooks: list[Hook]
+    guard: FiniteGuard
+    log: LogHook
+    checkpoints: CheckpointHook | None
+
+
+def run_hooks(cfg, state: TrainingState, images_per_step: int, stats: RunningStats, run_log: RunLog,
+              run_dir: Path, tracker, device) -> RunHooks:
+    """The hooks of a gan-train run, with the intervals of cfg.trainer (and cfg.eval.every)."""
+    trainer = cfg.trainer
+    log = LogHook(state, stats, run_log, images_per_step, trainer.steps)
+    hooks = [Hook(trainer.log_every, log, needs_finite=True),
+             Hook(trainer.sample_every, SampleHook(state, run_log, cfg, device))]
+    checkpoints = CheckpointHook(state, cfg, run_dir) if trainer.save_checkpoints else None
+    if tracker is not None:
+        hooks.append(Hook(cfg.eval.every, EvalHook(tracker, state, run_log, checkpoints)))
+    if checkpoints is not None:
+        hooks.append(Hook(trainer.checkpoint_every, checkpoints, on_stop=True, needs_finite=True))
+    guard = FiniteGuard(device, checkpoints.last_good if checkpoints else lambda: cfg.resume)
+    return RunHooks(hooks, guard, log, checkpoints)

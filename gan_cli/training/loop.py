@@ -1,0 +1,100 @@
+"""The one training loop: it runs an objective's phases step after step and calls the hooks that
+are due (log, sample, evaluate, checkpoint). It knows no GAN family.
+
+Losses stay on the device: the first non-finite one is remembered there (no host sync per step)
+and checked before every log line and every checkpoint, so no checkpoint holds a diverged model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+
+from gan_cli import distributed
+from gan_cli.errors import StopRequested, UserError
+from gan_cli.training.objectives import Objective
+from gan_cli.training.signals import stop_on_signal
+from gan_cli.training.state import TrainingState
+
+
+@dataclass
+class Hook:
+    every: int                        # steps between calls; 0: only at the end / on a stop
+    run: Callable[[int], None]        # called with the number of steps done
+    at_end: bool = True               # also after the last step
+    on_stop: bool = False             # also when a stop was requested (Ctrl-C, SIGTERM)
+    needs_finite: bool = False        # only while every loss so far was finite (logs, checkpoints)
+
+    def due(self, step: int, total: int, stopping: bool) -> bool:
+        return bool((self.every and step % self.every == 0) or (self.at_end and step == total)
+                    or (self.on_stop and stopping))
+
+
+class NonFiniteLoss(UserError):
+    exit_code = 3
+
+
+class FiniteGuard:
+    """Remembers, on the device, the first step whose loss was NaN or infinite."""
+
+    def __init__(self, device, last_checkpoint: Callable[[], str | None]):
+        self.device = device
+        self.last_checkpoint = last_checkpoint  # the newest good checkpoint, for the message
+        self.first_bad_step = torch.full((), -1, dtype=torch.long, device=device)
+
+    def record(self, loss: torch.Tensor, step: int) -> None:
+        bad_now = ~torch.isfinite(loss.detach()) & (self.first_bad_step < 0)
+        self.first_bad_step = torch.where(bad_now, step, self.first_bad_step)
+
+    def check(self, step: int) -> None:
+        bad = int(distributed.all_reduce_max(self.first_bad_step).item())
+        if bad >= 0:
+            last = self.last_checkpoint()
+            where = f"the last good checkpoint is {last}" if last else "no checkpoint had been written yet"
+            raise NonFiniteLoss(
+                f"Training stopped: a loss became NaN or infinite at step {bad} (checked at step {step}); "
+                f"{where}. Lower the learning rate (optim.lr), use a loss with a bounded critic, or resume "
+                f"from the checkpoint with different settings."
+            )
+
+
+def training_loop(
+    state: TrainingState,                          # advanced in place; state.step counts the steps done
+    objective: Objective,                          # the phases of one step
+    hooks: list[Hook],                             # run in order after each step they are due
+    total_steps: int,
+    guard: FiniteGuard,
+    before_step: Callable[[int], None] | None = None,  # e.g. the learning-rate schedule
+) -> int:
+    """Train until `total_steps`; return the steps done. Raises StopRequested after a requested stop
+    (once the hooks due on a stop, the checkpoint among them, have run)."""
+    phases = objective.phases()
+    with stop_on_signal() as stop:
+        while state.step < total_steps:
+            if before_step is not None:
+                before_step(state.step)
+            for phase in phases:
+                for repeat in range(phase.repeats):
+                    loss = phase.update(state.step * phase.repeats + repeat)
+                    guard.record(loss, state.step + 1)  # 1-based, as logged
+            state.step += 1
+            stopping = stop_requested_anywhere(stop.requested, guard.device)
+            for hook in hooks:
+                if hook.due(state.step, total_steps, stopping):
+                    if hook.needs_finite:
+                        guard.check(state.step)
+                    hook.run(state.step)
+            if stopping:
+                stop.after_checkpoint()
+                raise StopRequested(state.step)
+    return state.step
+
+
+def stop_requested_anywhere(local: bool, device) -> bool:
+    """Every rank must stop at the same step: one small all-reduce of the flag per step under DDP."""
+    if distributed.world_size() == 1:
+        return local
+    flag = torch.tensor([1.0 if local else 0.0], device=device)
+    return bool(distributed.all_reduce_max(flag).item() > 0)

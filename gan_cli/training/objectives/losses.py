@@ -1,0 +1,93 @@
+"""Adversarial objectives on the discriminator's logits (no sigmoid in any network).
+
+Each loss gives D's loss on (real, fake) logits and G's loss on fake logits. What keeps a critic
+Lipschitz (WGAN's clipping, WGAN-GP's gradient penalty) lives in regularizers.py, configured under
+`regularizers`, so it combines with any loss.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from gan_cli.errors import UserError
+
+
+class GANLoss:
+    name = "gan"
+    # An unbounded critic score (Wasserstein) needs the critic kept Lipschitz to be meaningful.
+    needs_lipschitz_critic = False
+    # Whether D's outputs are probabilities after a sigmoid (for logging D(x), D(G(z))).
+    outputs_are_logits_of_probabilities = False
+
+    def d_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def g_loss(self, fake_logits: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+
+class BCELoss(GANLoss):
+    """Goodfellow et al. 2014: D maximizes log D(x) + log(1 - D(G(z)))."""
+
+    name = "bce"
+    outputs_are_logits_of_probabilities = True
+    GENERATOR_LOSSES = ("non_saturating", "minimax")
+
+    def __init__(self, generator_loss: str = "non_saturating"):
+        if generator_loss not in self.GENERATOR_LOSSES:
+            raise UserError(
+                f"loss.generator_loss={generator_loss!r} is not a BCE generator loss; use non_saturating "
+                f"(G maximizes log D(G(z)), the paper's practical choice) or minimax (G minimizes "
+                f"log(1 - D(G(z))), the game as written)."
+            )
+        self.generator_loss = generator_loss
+
+    def d_loss(self, real_logits, fake_logits):
+        # -log sigmoid(r) - log(1 - sigmoid(f)), in the numerically stable softplus form.
+        return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
+
+    def g_loss(self, fake_logits):
+        if self.generator_loss == "non_saturating":
+            return F.softplus(-fake_logits).mean()
+        return -F.softplus(fake_logits).mean()
+
+
+class LeastSquaresLoss(GANLoss):
+    """Mao et al. 2017 with the a-b-c coding (a=0, b=1, c=1 by default)."""
+
+    name = "lsgan"
+
+    def __init__(self, fake_target: float = 0.0, real_target: float = 1.0, generator_target: float = 1.0):
+        self.fake_target, self.real_target, self.generator_target = fake_target, real_target, generator_target
+
+    def d_loss(self, real_logits, fake_logits):
+        return 0.5 * ((real_logits - self.real_target).square().mean() + (fake_logits - self.fake_target).square().mean())
+
+    def g_loss(self, fake_logits):
+        return 0.5 * (fake_logits - self.generator_target).square().mean()
+
+
+class WassersteinLoss(GANLoss):
+    """Arjovsky et al. 2017; the critic estimates E[D(x)] - E[D(G(z))]."""
+
+    name = "wasserstein"
+    needs_lipschitz_critic = True
+
+    def d_loss(self, real_logits, fake_logits):
+        return fake_logits.mean() - real_logits.mean()
+
+    def g_loss(self, fake_logits):
+        return -fake_logits.mean()
+
+
+class HingeLoss(GANLoss):
+    """Lim & Ye 2017, as used by SNGAN and SAGAN."""
+
+    name = "hinge"
+
+    def d_loss(self, real_logits, fake_logits):
+        return F.relu(1.0 - real_logits).mean() + F.relu(1.0 + fake_logits).mean()
+
+    def g_loss(self, fake_logits):
+        return -fake_logits.mean()

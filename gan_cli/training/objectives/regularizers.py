@@ -1,0 +1,104 @@
+"""Penalties on D's loss and constraints on D's weights, applied by the adversarial objective."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+
+from gan_cli.errors import UserError
+from gan_cli.training.objectives.auxiliary import split_output
+
+
+def input_gradient(discriminator: nn.Module, inputs: torch.Tensor, labels=None,
+                   scaler: torch.amp.GradScaler | None = None) -> torch.Tensor:
+    """d(sum of D's scores)/d(inputs), in float32, kept in the graph (the penalty is trained through)."""
+    inputs = inputs.detach().requires_grad_(True)
+    scores = split_output(discriminator(inputs, labels))[0].float().sum()
+    if scaler is not None and scaler.is_enabled():
+        # fp16: take the gradient of the scaled scores (no underflow), then unscale it.
+        (grad,) = torch.autograd.grad(scaler.scale(scores), inputs, create_graph=True)
+        return grad.float() / scaler.get_scale()
+    (grad,) = torch.autograd.grad(scores, inputs, create_graph=True)
+    return grad.float()
+
+
+class GradientPenalty:
+    """WGAN-GP (Gulrajani 2017): weight * E[(||grad_x D(x_hat)|| - 1)^2] on random interpolates."""
+
+    name = "gradient_penalty"
+    forbids_batch_norm = True  # BN mixes samples, so per-sample input gradients lose their meaning
+
+    interval = 1
+
+    def __init__(self, weight: float = 10.0, target_norm: float = 1.0):
+        self.weight, self.target_norm = weight, target_norm
+
+    def __call__(self, discriminator: nn.Module, real: torch.Tensor, fake: torch.Tensor, labels=None,
+                 scaler: torch.amp.GradScaler | None = None) -> torch.Tensor:
+        eps = torch.rand([real.shape[0]] + [1] * (real.ndim - 1), device=real.device, dtype=real.dtype)
+        interpolates = torch.lerp(fake.detach().to(real.dtype), real.detach(), eps)
+        grad_norm = input_gradient(discriminator, interpolates, labels, scaler).flatten(1).norm(2, dim=1)
+        return self.weight * (grad_norm - self.target_norm).square().mean()
+
+
+class WeightClip:
+    """WGAN (Arjovsky 2017): clamp every critic parameter to [-limit, limit] after each update."""
+
+    name = "weight_clip"
+    forbids_batch_norm = False
+
+    def __init__(self, limit: float = 0.01):
+        self.limit = limit
+
+    @torch.no_grad()
+    def __call__(self, discriminator: nn.Module) -> None:
+        for p in discriminator.parameters():
+            p.clamp_(-self.limit, self.limit)
+
+
+def build_regularizers(settings) -> tuple[list, list]:
+    """(penalties added to D's loss, constraints applied to D's weights) from the `regularizers` config."""
+    penalties, constraints = [], []
+    for key in ("gradient_penalty", "weight_clip"):  # r1 is checked below
+        value = settings.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0):
+            raise UserError(f"regularizers.{key}={value!r} must be a positive number, or null to turn it off.")
+    gradient_penalty, weight_clip = settings.get("gradient_penalty"), settings.get("weight_clip")
+    if gradient_penalty and weight_clip:
+        raise UserError(
+            f"regularizers.gradient_penalty={gradient_penalty} and regularizers.weight_clip={weight_clip} are both "
+            f"set; choose one way to keep the critic Lipschitz: the gradient penalty (WGAN-GP, "
+            f"regularizers.weight_clip=null) or weight clipping (WGAN, regularizers.gradient_penalty=null)."
+        )
+    if gradient_penalty:
+        penalties.append(GradientPenalty(float(gradient_penalty)))
+    r1 = settings.get("r1")
+    if r1 is not None:
+        if isinstance(r1, bool) or not isinstance(r1, (int, float)) or r1 <= 0:
+            raise UserError(f"regularizers.r1={r1!r} must be a positive number (gamma, e.g. 10), or null to turn it off.")
+        penalties.append(R1Penalty(float(r1), settings.get("r1_interval", 1)))
+    if weight_clip:
+        constraints.append(WeightClip(float(weight_clip)))
+    return penalties, constraints
+
+
+class R1Penalty:
+    """R1 (Mescheder 2018): weight/2 * E[||grad_x D(x)||^2] on real data.
+
+    Lazy (Karras 2020): computed every `interval` D updates and scaled by `interval`, which keeps
+    its average strength while skipping most of its cost.
+    """
+
+    name = "r1"
+    forbids_batch_norm = True
+
+    def __init__(self, weight: float = 10.0, interval: int = 1):
+        if isinstance(interval, bool) or not isinstance(interval, int) or interval < 1:
+            raise UserError(f"regularizers.r1_interval={interval!r} must be a positive whole number (1 = every D step, "
+                            f"16 = the lazy schedule of StyleGAN2).")
+        self.weight, self.interval = weight, interval
+
+    def __call__(self, discriminator: nn.Module, real: torch.Tensor, fake: torch.Tensor, labels=None,
+                 scaler: torch.amp.GradScaler | None = None) -> torch.Tensor:
+        grad = input_gradient(discriminator, real, labels, scaler)
+        return self.interval * 0.5 * self.weight * grad.flatten(1).square().sum(1).mean()

@@ -1,0 +1,59 @@
+"""What a run shows its user: TensorBoard scalars and images, sample files, and log lines.
+
+Only rank 0 writes; on other ranks every method does nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from gan_cli.inference import images
+from gan_cli.runs.paths import RunPaths
+
+log = logging.getLogger("gan_cli")
+
+
+class RunLog:
+    def __init__(self, run_dir: Path, enabled: bool = True):
+        self.run_dir = Path(run_dir)
+        self.enabled = enabled
+        self.writer = None
+        if enabled:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            self.writer = SummaryWriter(log_dir=str(self.run_dir))
+
+    def scalars(self, values: dict[str, float], step: int) -> None:
+        if self.writer:
+            for tag, value in values.items():
+                self.writer.add_scalar(tag, value, step)
+
+    def samples(self, fake: torch.Tensor, step: int, real: torch.Tensor | None = None, rows: int | None = None) -> None:
+        """An image grid (or, for 2-D points, a scatter plot over the real data) to TensorBoard and a PNG."""
+        if not self.writer:
+            return
+        path = RunPaths(self.run_dir).sample_grid(step)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if fake.ndim == 2:
+            figure = images.scatter_figure(fake, real, title=f"step {step}")
+            figure.savefig(path)
+            self.writer.add_figure("samples/fixed_noise", figure, step)  # closes the figure
+        else:
+            # A conditional model's grid has one row per class.
+            grid = images.grid_image(fake, nrow=fake.shape[0] // rows if rows else None)
+            grid.save(path)
+            self.writer.add_image("samples/fixed_noise", np.asarray(grid.convert("RGB")), step, dataformats="HWC")
+
+    def info(self, message: str) -> None:
+        if self.enabled:
+            log.info(message)
+
+    def close(self) -> None:
+        if self.writer:
+            self.writer.flush()
+            self.writer.close()

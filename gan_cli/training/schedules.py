@@ -1,0 +1,64 @@
+"""Learning-rate schedules as plain functions of the step (nothing to checkpoint: a resumed run
+recomputes the same rate).
+
+    optim.schedule=constant                 # the default
+    optim.schedule=linear optim.decay_start=0.5   # constant, then linearly to 0 over the last half
+                                                  # (the SNGAN / BigGAN-style decay)
+    optim.schedule_steps=N                  # the span of the schedule (default trainer.steps), so a run
+                                            # stopped early and resumed follows the same rates
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from gan_cli.errors import UserError
+
+SCHEDULES = ("constant", "linear")
+
+
+def lr_factor(optim_cfg, total_steps: int) -> Callable[[int], float]:
+    """The schedule an optim config (conf/optim/*.yaml) sets, over a run of total_steps."""
+    return schedule_factor(optim_cfg.schedule, optim_cfg.decay_start, optim_cfg.schedule_steps, total_steps)
+
+
+def schedule_factor(schedule: str | None, decay_start: float, schedule_steps: int | None,
+                    total_steps: int) -> Callable[[int], float]:
+    """step (0-based, the step about to run) -> the factor on every configured learning rate."""
+    schedule = schedule or "constant"
+    if schedule not in SCHEDULES:
+        raise UserError(f"optim.schedule={schedule!r} is not a schedule; choose from {', '.join(SCHEDULES)}.")
+    if schedule == "constant":
+        return lambda step: 1.0
+    start = decay_start
+    if isinstance(start, bool) or not isinstance(start, (int, float)) or not 0 <= start < 1:
+        raise UserError(f"optim.decay_start={start!r} must be the fraction of trainer.steps after which the "
+                        f"learning rate starts to fall: a number in [0, 1).")
+    total_steps = schedule_steps or total_steps
+    if isinstance(total_steps, bool) or not isinstance(total_steps, int) or total_steps < 1:
+        raise UserError(f"optim.schedule_steps={total_steps!r} must be a positive whole number of steps "
+                        f"(by default trainer.steps).")
+    first = int(start * total_steps)
+
+    def linear(step: int) -> float:
+        if step < first:
+            return 1.0
+        return max(0.0, (total_steps - step) / max(1, total_steps - first))
+
+    return linear
+
+
+class LearningRateSchedule:
+    """Sets every optimizer's learning rates to the configured ones times factor(step), before each step."""
+
+    def __init__(self, factor: Callable[[int], float], optimizers):
+        self.factor = factor
+        self.optimizers = list(optimizers)
+        self.base_lrs = [[group["lr"] for group in optimizer.param_groups] for optimizer in self.optimizers]
+
+    def __call__(self, step: int) -> None:
+        factor = self.factor(step)
+        # param_groups is looked up each time: an optimizer's load_state_dict replaces its groups.
+        for optimizer, base_lrs in zip(self.optimizers, self.base_lrs):
+            for group, base_lr in zip(optimizer.param_groups, base_lrs):
+                group["lr"] = base_lr * factor

@@ -1,0 +1,127 @@
+"""The training state: everything a checkpoint saves and a resume restores.
+
+Networks, the EMA generator, optimizers and gradient scalers are the same on every rank and are
+stored once; RNG states and data positions differ per rank and are gathered to rank 0, so a DDP
+run resumes exactly too. The checkpoint keys are the dictionaries' keys (generator,
+discriminator, ema, g_optimizer, d_optimizer, g_scaler, d_scaler, latents, ranks, step, ...).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn as nn
+
+from gan_cli import distributed
+from gan_cli.training.latents import LatentSampler
+
+log = logging.getLogger("gan_cli")
+
+
+@dataclass
+class TrainingState:
+    networks: dict[str, nn.Module]                  # trained networks by checkpoint key: generator, discriminator
+    optimizers: dict[str, torch.optim.Optimizer]    # by checkpoint key: g_optimizer, d_optimizer
+    scalers: dict[str, torch.amp.GradScaler]        # by checkpoint key: g_scaler, d_scaler
+    batches: object                                 # the data source: .next(), .batch_size, state_dict()
+    latents: LatentSampler | None = None            # the latent stream (z -> image families)
+    ema: nn.Module | None = None                    # moving average of the generator, used for samples
+    ema_decay: float = 0.0
+    step: int = 0                                   # training steps done
+    extras: dict[str, object] = field(default_factory=dict)  # more state_dict()/load_state_dict() parts ("eval")
+
+    @property
+    def generator(self) -> nn.Module:
+        return self.networks["generator"]
+
+    @property
+    def discriminator(self) -> nn.Module:
+        return self.networks["discriminator"]
+
+    @property
+    def g_optimizer(self) -> torch.optim.Optimizer:
+        return self.optimizers["g_optimizer"]
+
+    @property
+    def d_optimizer(self) -> torch.optim.Optimizer:
+        return self.optimizers["d_optimizer"]
+
+    @property
+    def sampler(self) -> nn.Module:
+        """The generator that samples are drawn from: the EMA when there is one."""
+        return self.ema if self.ema is not None else self.generator
+
+    def state_dict(self) -> dict:
+        """Call on every rank (it gathers the per-rank states); only rank 0 needs the result."""
+        ranks = distributed.all_gather_objects(self._rank_state())
+        if len({r["weights_sha256"] for r in ranks}) > 1:
+            log.error(f"Step {self.step}: the ranks' weights differ ({[r['weights_sha256'][:12] for r in ranks]}); "
+                      f"the process group is out of step. Rank 0's weights are saved.")
+        return {
+            "step": self.step,
+            **{key: network.state_dict() for key, network in self.networks.items()},
+            "ema": self.ema.state_dict() if self.ema is not None else None,
+            **{key: optimizer.state_dict() for key, optimizer in self.optimizers.items()},
+            **{key: scaler.state_dict() for key, scaler in self.scalers.items()},
+            "latents": self.latents.state_dict() if self.latents is not None else None,
+            "ranks": ranks,
+            "world_size": distributed.world_size(),
+            **{key: part.state_dict() for key, part in self.extras.items()},
+        }
+
+    def load_state_dict(self, checkpoint: dict) -> None:
+        """Put every piece of training state back from a checkpoint."""
+        for key, network in self.networks.items():
+            network.load_state_dict(checkpoint[key])
+        if self.ema is not None and checkpoint.get("ema") is not None:
+            self.ema.load_state_dict(checkpoint["ema"])
+        for key, optimizer in self.optimizers.items():
+            # The moments come from the checkpoint; the learning rates from this run's config.
+            configured = [group["lr"] for group in optimizer.param_groups]
+            optimizer.load_state_dict(checkpoint[key])
+            for group, lr in zip(optimizer.param_groups, configured):
+                group["lr"] = lr
+        for key, scaler in self.scalers.items():
+            if checkpoint.get(key) and scaler.is_enabled():
+                scaler.load_state_dict(checkpoint[key])
+        if self.latents is not None:
+            self.latents.load_state_dict(checkpoint["latents"])
+        for key, part in self.extras.items():
+            part.load_state_dict(checkpoint.get(key))
+        self._load_rank_state(checkpoint["ranks"])
+        self.step = int(checkpoint["step"])
+
+    def _rank_state(self) -> dict:
+        return {
+            "weights_sha256": weights_digest(*self.networks.values()),
+            "torch": torch.get_rng_state(),
+            "cuda": torch.cuda.get_rng_state() if torch.cuda.is_available() and torch.cuda.is_initialized() else None,
+            "data": self.batches.state_dict(),
+        }
+
+    def _load_rank_state(self, ranks: list[dict]) -> None:
+        world_size = distributed.world_size()
+        if len(ranks) != world_size:
+            log.warning(f"The checkpoint was written by {len(ranks)} process(es) and this run has "
+                        f"{world_size}: weights and optimizers resume exactly, the data order does not.")
+        state = ranks[distributed.rank() % len(ranks)]
+        torch.set_rng_state(state["torch"])
+        if state["cuda"] is not None and torch.cuda.is_available():
+            torch.cuda.set_rng_state(state["cuda"])
+        if len(ranks) == world_size:
+            self.batches.load_state_dict(state["data"])
+
+
+def weights_digest(*modules) -> str:
+    """A hash of the parameters' bytes: equal on every rank unless DDP let them drift apart.
+
+    (Batch-norm running statistics are left out: each rank updates them from its own batch and
+    DDP re-broadcasts rank 0's at every forward, so they differ between ranks by design.)"""
+    digest = hashlib.sha256()
+    for module in modules:
+        for tensor in module.parameters():
+            digest.update(tensor.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()

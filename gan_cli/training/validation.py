@@ -1,0 +1,67 @@
+"""Checks that run before training: bad values and combinations that cannot work."""
+
+from __future__ import annotations
+
+import torch.nn as nn
+
+from gan_cli.errors import UserError
+
+
+def _positive_int(value, key: str) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise UserError(f"{key}={value!r} must be a positive whole number.")
+
+
+def check_trainer(cfg) -> None:
+    """The settings every run has: step counts and intervals, learning rates."""
+    trainer = cfg.trainer
+    for key in ("steps", "n_critic", "log_every", "sample_every", "checkpoint_every", "keep_checkpoints", "num_fixed_samples"):
+        _positive_int(trainer[key], f"trainer.{key}")
+    for key in ("lr", "g_lr", "d_lr"):
+        value = cfg.optim.get(key)  # an optimizer config may have any of them
+        if value is not None and not (isinstance(value, (int, float)) and value > 0):
+            raise UserError(f"optim.{key}={value!r} must be a positive number (such as 2e-4).")
+
+
+def check_critic(cfg, discriminator: nn.Module, loss, penalties: list, constraints: list) -> None:
+    """A Wasserstein critic must be kept Lipschitz, and input-gradient penalties exclude batch norm."""
+    has_batch_norm = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in discriminator.modules())
+    has_spectral_norm = any(hasattr(m, "parametrizations") for m in discriminator.modules())
+    if loss.needs_lipschitz_critic and not (penalties or constraints or has_spectral_norm):
+        raise UserError(
+            f"loss={loss.name} needs a Lipschitz critic, but model={cfg.model.name} has no spectral norm in D and "
+            f"neither a gradient penalty nor weight clipping is set: the critic's score would grow without bound. "
+            f"Use model=wgan_gp or model=wgan, or add regularizers.weight_clip=0.01, or "
+            f"regularizers.gradient_penalty=10 with a critic without batch norm (model.discriminator.norm=layer)."
+        )
+    for penalty in penalties:
+        if penalty.forbids_batch_norm and has_batch_norm:
+            raise UserError(
+                f"The {penalty.name} penalises each sample's input gradient, which batch norm in the "
+                f"discriminator makes meaningless (model={cfg.model.name} has model.discriminator.norm=batch). "
+                f"Use model.discriminator.norm=layer (the WGAN-GP recipe, model=wgan_gp), instance or none."
+            )
+
+
+def check_labels(cfg, conditional: bool, auxiliary) -> None:
+    """Conditional models and class objectives need a dataset with labels."""
+    needs = conditional or getattr(auxiliary, "needs_labels", False)
+    if needs and not cfg.data.get("num_classes"):
+        raise UserError(
+            f"model={cfg.model.name} is conditional on class labels, but data={cfg.data.name} has none "
+            f"(data.num_classes is null). Use a labelled dataset: data=digits, mnist, fashion_mnist or cifar10."
+        )
+
+
+def check_codes(cfg, auxiliary) -> None:
+    """InfoGAN: z holds the noise and the codes, so latent_dim must add up."""
+    code_dim = getattr(auxiliary, "code_dim", 0)
+    if not code_dim:
+        return
+    noise_dim = cfg.model.get("noise_dim", cfg.model.latent_dim - code_dim)
+    if noise_dim < 1 or noise_dim + code_dim != cfg.model.latent_dim:
+        raise UserError(
+            f"model.latent_dim={cfg.model.latent_dim} must be model.noise_dim ({noise_dim}) plus the code sizes "
+            f"({code_dim}: the categorical sizes plus the continuous count); set model.latent_dim="
+            f"{max(noise_dim, 1) + code_dim}."
+        )
