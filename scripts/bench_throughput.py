@@ -5,8 +5,9 @@
     python scripts/bench_throughput.py --gpu           # also fp32 vs bf16 vs bf16+channels-last+compile
 
 Both loops train the same networks (built from the same config), on the same in-memory data,
-with the same loss, batch size and optimizer; rounds alternate between them so that drift of the
-machine's speed hits both. The figure that counts is the ratio measured in the same run.
+with the same loss, batch size and optimizer. Each is built once, then blocks of a few steps take
+turns between them (12 blocks of 5 steps each by default), so that the drift of a shared machine's
+speed hits both alike. The figure that counts is the ratio of the medians, measured in the same run.
 """
 
 from __future__ import annotations
@@ -49,9 +50,10 @@ def compose_cfg(overrides):
         return compose(config_name="train", overrides=["data=digits", *overrides])
 
 
-def time_gan_cli(cfg, device, steps: int, warmup: int) -> float:
-    """images/s of gan-cli's own training loop (phases, statistics, finiteness guard, stop flag, hooks,
-    learning-rate schedule), with the intervals of logging, sampling and checkpoints beyond the run."""
+def gan_cli_runner(cfg, device):
+    """gan-cli's own training loop (phases, statistics, finiteness guard, stop flag, hooks, learning-
+    rate schedule) on one built state: run(n) trains n more steps. Logging, sampling and checkpoint
+    intervals lie beyond the run."""
     torch.manual_seed(0)
     cfg = cfg.copy()
     with open_dict(cfg):
@@ -63,25 +65,20 @@ def time_gan_cli(cfg, device, steps: int, warmup: int) -> float:
     stats = RunningStats()
     objective = build_objective(cfg, state, execution, stats)
     schedule = LearningRateSchedule(lr_factor(cfg.optim, 10**9), state.optimizers.values())
-    with tempfile.TemporaryDirectory() as folder:
-        run_log = RunLog(Path(folder), enabled=False)
-        hooks = run_hooks(cfg, state, objective.images_per_step, stats, run_log, Path(folder), None, device)
+    folder = Path(tempfile.mkdtemp())
+    hooks = run_hooks(cfg, state, objective.images_per_step, stats, RunLog(folder, enabled=False), folder, None, device)
+    for hook in hooks.hooks:
+        hook.at_end = False  # no log line or grid at the end of each block
 
-        def run(start, stop):
-            hooks.hooks[0].at_end = hooks.hooks[1].at_end = False  # no log line or grid at the end
-            training_loop(state, objective, hooks.hooks, stop, hooks.guard, before_step=schedule)
+    def run(n: int) -> None:
+        training_loop(state, objective, hooks.hooks, state.step + n, hooks.guard, before_step=schedule)
+        stats.flush()  # one reduction per block, as one per log interval in a run
 
-        run(0, warmup)
-        _sync(device)
-        started = time.perf_counter()
-        run(warmup, warmup + steps)
-        _sync(device)
-        elapsed = time.perf_counter() - started
-    return steps * cfg.data.batch_size * cfg.trainer.n_critic / elapsed
+    return run
 
 
-def time_plain_loop(cfg, device, steps: int, warmup: int) -> float:
-    """images/s of the loop a user would write by hand for the same GAN."""
+def plain_runner(cfg, device):
+    """The loop a user would write by hand for the same GAN: run(n) trains n more steps."""
     torch.manual_seed(0)
     generator = instantiate(cfg.model.generator).to(device)
     discriminator = instantiate(cfg.model.discriminator).to(device)
@@ -118,14 +115,26 @@ def time_plain_loop(cfg, device, steps: int, warmup: int) -> float:
         g_opt.step()
         discriminator.requires_grad_(True)
 
-    for _ in range(warmup):
-        step()
+    def run(n: int) -> None:
+        for _ in range(n):
+            step()
+
+    return run
+
+
+def timed(run, device, steps: int) -> float:
     _sync(device)
     started = time.perf_counter()
-    for _ in range(steps):
-        step()
+    run(steps)
     _sync(device)
-    return steps * batch * n_critic / (time.perf_counter() - started)
+    return time.perf_counter() - started
+
+
+def time_gan_cli(cfg, device, steps: int, warmup: int) -> float:
+    """images/s of gan-cli's loop after `warmup` steps."""
+    run = gan_cli_runner(cfg, device)
+    run(warmup)
+    return steps * cfg.data.batch_size * cfg.trainer.n_critic / timed(run, device, steps)
 
 
 def _sync(device):
@@ -134,20 +143,24 @@ def _sync(device):
 
 
 def overhead_table(device, steps, warmup, rounds, cases=tuple(CASES), extra=()):
+    """Both loops built once per case, then blocks of `steps` steps taking turns, `rounds` blocks each
+    (who goes first swaps every pair): both see the same drift of the machine's speed."""
     rows = []
     for name in cases:
-        overrides = CASES[name]
-        cfg = compose_cfg([*overrides, f"trainer.device={device.type}", *extra])
-        ours, plain = [], []
-        for round_index in range(rounds):  # alternate, so both see the same machine, and swap who goes first
-            if round_index % 2 == 0:
-                ours.append(time_gan_cli(cfg, device, steps, warmup))
-                plain.append(time_plain_loop(cfg, device, steps, warmup))
-            else:
-                plain.append(time_plain_loop(cfg, device, steps, warmup))
-                ours.append(time_gan_cli(cfg, device, steps, warmup))
-        print(f"{name:12s} rounds: gan-cli {[round(x, 1) for x in ours]}, plain {[round(x, 1) for x in plain]}", flush=True)
-        ours_m, plain_m = statistics.median(ours), statistics.median(plain)
+        cfg = compose_cfg([*CASES[name], f"trainer.device={device.type}", *extra])
+        runners = {"gan-cli": gan_cli_runner(cfg, device), "plain": plain_runner(cfg, device)}
+        for run in runners.values():
+            run(warmup)
+        seconds = {key: [] for key in runners}
+        for round_index in range(rounds):
+            order = list(runners) if round_index % 2 == 0 else list(runners)[::-1]
+            for key in order:
+                seconds[key].append(timed(runners[key], device, steps))
+        images = steps * cfg.data.batch_size * cfg.trainer.n_critic
+        rates = {key: [images / s for s in values] for key, values in seconds.items()}
+        print(f"{name:12s} blocks of {steps} steps: gan-cli {[round(x, 1) for x in rates['gan-cli']]}, "
+              f"plain {[round(x, 1) for x in rates['plain']]}", flush=True)
+        ours_m, plain_m = statistics.median(rates["gan-cli"]), statistics.median(rates["plain"])
         rows.append({"case": name, "gan_cli_img_s": ours_m, "plain_img_s": plain_m, "ratio": ours_m / plain_m})
         print(f"{name:12s} gan-cli {ours_m:9.1f} img/s | plain loop {plain_m:9.1f} img/s | ratio {ours_m / plain_m:.3f}",
               flush=True)
@@ -206,17 +219,17 @@ def gpu_table(steps, warmup):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--steps", type=int, default=5, help="steps per timed block")
     parser.add_argument("--warmup", type=int, default=5)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--quick", action="store_true", help="few steps and one round (a smoke run)")
+    parser.add_argument("--rounds", type=int, default=12, help="timed blocks per loop")
+    parser.add_argument("--quick", action="store_true", help="few steps and two blocks (a smoke run)")
     parser.add_argument("--gpu", action="store_true", help="also the GPU precision/compile table")
     parser.add_argument("--cases", default=",".join(CASES), help=f"overhead cases, comma-separated ({', '.join(CASES)})")
     parser.add_argument("--no-scaling", action="store_true", help="skip the 1 -> 2 processes table")
     parser.add_argument("--json", type=Path, help="write the figures here too")
     args = parser.parse_args()
     if args.quick:
-        args.steps, args.warmup, args.rounds = 4, 1, 1
+        args.steps, args.warmup, args.rounds = 2, 1, 2
 
     machine = f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}"
     print(f"Machine: {machine}\n== Framework overhead (CPU, same models/loss/batch/optimizer) ==")
@@ -224,11 +237,11 @@ def main():
                                                                  cases=args.cases.split(","))}
     if not args.no_scaling:
         print("== 1 -> 2 processes (CPU, gloo) ==")
-        results["scaling"] = scaling_table(max(20, args.steps * 2))
+        results["scaling"] = scaling_table(60)
     if args.gpu:
         if torch.cuda.is_available():
             print(f"== 1 GPU: {torch.cuda.get_device_name()} ==")
-            results["gpu"] = gpu_table(args.steps * 5, args.warmup * 4)
+            results["gpu"] = gpu_table(args.steps * 30, args.warmup * 4)
         else:
             print("== 1 GPU: skipped, torch sees no CUDA device ==")
     if args.json:

@@ -119,7 +119,7 @@ def test_nan_stops_training_and_names_the_last_good_checkpoint(tmp_path):
     [
         (["gan-train", "model=stylegan9"], "Could not find 'model/stylegan9'"),
         (["gan-train", "data=mnist", "data.root={tmp}/nowhere"], "nowhere"),
-        (["gan-train", "trainer.device=cuda"], "trainer.device=cuda"),
+        (["gan-train", "trainer.device=cuda:99"], "trainer.device=cuda:99"),
         (["gan-train", "data.batch_size=-3"], "data.batch_size=-3"),
         (["gan-train", "loss=bce", "loss.generator_loss=sideways"], "sideways"),
         (["gan-train", "data=folder", "data.root={tmp}"], "{tmp}"),

@@ -64,10 +64,11 @@ def test_four_job_sweep_writes_one_summary_sorted_by_the_objective(tmp_path):
     assert len(rows) == 4 and {row["status"] for row in rows} == {"finished"}
     assert {(row["model"], row["trainer.steps"]) for row in rows} == {("dcgan", "2"), ("dcgan", "3"), ("lsgan", "2"), ("lsgan", "3")}
     assert all(row["step"] == row["trainer.steps"] for row in rows)  # steps done
-    losses = [float(row["loss/g"]) for row in rows]
-    assert losses == sorted(losses) and all(math.isfinite(loss) for loss in losses)
+    assert all(math.isfinite(float(row["loss/g"])) for row in rows)
+    # dcgan (BCE) and lsgan (least squares) losses are not comparable: job order, and the summary says why.
+    assert [row["job"] for row in rows] == ["0", "1", "2", "3"]
     markdown = (sweep / "summary.md").read_text()
-    assert "4 job(s): 4 finished; sorted by loss/g, lower first" in markdown
+    assert "4 job(s): 4 finished; in job order (not ranked: the jobs differ in model" in markdown
     assert "| model | trainer.steps |" in markdown and "data.resolution=16" in markdown  # varying vs common
 
     for row in rows:  # each job its own TensorBoard run, with its hyperparameters for HPARAMS

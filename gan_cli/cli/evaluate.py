@@ -5,13 +5,15 @@ from __future__ import annotations
 import hydra
 from omegaconf import DictConfig
 
-from gan_cli.cli.wrapper import required_checkpoint, run_command
+from gan_cli.cli.wrapper import output_path, required_checkpoint, run_command
 from gan_cli.distributed.devices import resolve_device
 from gan_cli.eval.report import evaluate_checkpoint, print_report
 
 
 def evaluate(cfg: DictConfig) -> None:
-    report, out = evaluate_checkpoint(required_checkpoint(cfg), cfg, resolve_device(cfg.device))
+    ckpt = required_checkpoint(cfg)
+    output_path(cfg)
+    report, out = evaluate_checkpoint(ckpt, cfg, resolve_device(cfg.device))
     print_report(report, out)
 
 

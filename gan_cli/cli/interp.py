@@ -5,7 +5,12 @@ from __future__ import annotations
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from gan_cli.cli.wrapper import required_checkpoint, run_command
+from gan_cli.cli.wrapper import (
+    output_path,
+    required_checkpoint,
+    run_command,
+    whole_number,
+)
 from gan_cli.distributed.devices import resolve_device
 from gan_cli.errors import UserError
 from gan_cli.inference.interpolation import (
@@ -24,6 +29,9 @@ def interpolate(cfg: DictConfig) -> None:
     if cfg.mode not in MODES:
         raise UserError(f"mode={cfg.mode} is not a gan-interp mode; use walk (between seeds), codes (InfoGAN "
                         f"codes), arithmetic (G(z_a - z_b + z_c)) or auto (codes for InfoGAN, else walk).")
+    for key, minimum in (("seed", 0), ("steps", 2), ("frames", 1), ("fps", 1), ("gif_size", 1), ("code", 0)):
+        whole_number(cfg, key, minimum)
+    output_path(cfg)
     device = resolve_device(cfg.device)
     mode = cfg.mode
     if mode == "auto":

@@ -5,13 +5,21 @@ from __future__ import annotations
 import hydra
 from omegaconf import DictConfig
 
-from gan_cli.cli.wrapper import required_checkpoint, run_command
+from gan_cli.cli.wrapper import (
+    output_path,
+    required_checkpoint,
+    run_command,
+    whole_number,
+)
 from gan_cli.distributed.devices import resolve_device
 from gan_cli.inference.sampling import sample_to_files
 
 
 def sample(cfg: DictConfig) -> None:
-    paths = sample_to_files(required_checkpoint(cfg), cfg.n, cfg.seed, cfg.out, cfg.nrow, cfg.individual, cfg.ema,
+    ckpt = required_checkpoint(cfg)
+    n, seed = whole_number(cfg, "n", 1), whole_number(cfg, "seed")
+    nrow = whole_number(cfg, "nrow", 1, optional=True)
+    paths = sample_to_files(ckpt, n, seed, output_path(cfg), nrow, cfg.individual, cfg.ema,
                             resolve_device(cfg.device), label=cfg.label)
     more = f" and {len(paths) - 1} more file(s) in {paths[1].parent}" if len(paths) > 1 else ""
     print(f"wrote {paths[0]}{more}")

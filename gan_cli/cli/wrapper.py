@@ -3,6 +3,7 @@ non-zero exit status, never a traceback."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Callable, TypeVar
 
 from hydra.core.hydra_config import HydraConfig
@@ -11,6 +12,7 @@ from hydra.types import RunMode
 from omegaconf import OmegaConf
 
 from gan_cli.errors import UserError, exit_with
+from gan_cli.runs.files import check_folder_path
 
 T = TypeVar("T")
 
@@ -47,3 +49,21 @@ def required_checkpoint(cfg) -> str:
         raise UserError("ckpt= is required: the path of a checkpoint written by gan-train, e.g. "
                         "ckpt=outputs/<run>/checkpoints/last.pt.")
     return cfg.ckpt
+
+
+def whole_number(cfg, key: str, minimum: int = 0, optional: bool = False):
+    """cfg[key] as a whole number of at least `minimum` (or None when optional), else a message naming it."""
+    value = cfg[key]
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise UserError(f"{key}={value!r} must be a whole number of at least {minimum}.")
+    return value
+
+
+def output_path(cfg, key: str = "out"):
+    """cfg[key], a file to write (or None for the default); its folder must not lie under a file."""
+    value = cfg[key]
+    if value is not None:
+        check_folder_path(Path(str(value)).parent, key)
+    return value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -11,7 +12,11 @@ from torch.utils.data import Dataset
 from gan_cli.data.transforms import check_image_args, resize_crop_to_signed
 from gan_cli.errors import UserError
 
+log = logging.getLogger("gan_cli")
+
 NO_LABEL = -1
+# What PIL raises for a file that is not a readable image.
+UNREADABLE = (OSError, SyntaxError, ValueError, Image.DecompressionBombError)
 
 IMAGE_SUFFIXES = frozenset(
     {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".tiff", ".ppm", ".pgm"}
@@ -62,6 +67,7 @@ class ImageFolderDataset(Dataset):
                 f"recursively) ends in {', '.join(sorted(IMAGE_SUFFIXES))}. Point data.root=<folder> "
                 "at a folder that contains image files."
             )
+        self.paths = readable_images(self.paths, root)
         self.mode = _PIL_MODE_FOR_CHANNELS[channels]
         self.transform = resize_crop_to_signed(resolution, channels)
 
@@ -69,7 +75,35 @@ class ImageFolderDataset(Dataset):
         return len(self.paths)
 
     def __getitem__(self, index: int):
-        with Image.open(self.paths[index]) as image:
-            # convert() also flattens palettes and alpha and takes a GIF's first frame.
-            pixels = image.convert(self.mode)
-        return self.transform(pixels), NO_LABEL
+        # A file whose header reads but whose pixels do not (a truncated JPEG) is skipped for the next one.
+        for offset in range(len(self.paths)):
+            path = self.paths[(index + offset) % len(self.paths)]
+            try:
+                with Image.open(path) as image:
+                    # convert() also flattens palettes and alpha and takes a GIF's first frame.
+                    pixels = image.convert(self.mode)
+            except UNREADABLE as error:
+                log.warning(f"skipping unreadable image {path} ({type(error).__name__}); another image takes its place")
+                continue
+            return self.transform(pixels), NO_LABEL
+        raise UserError(f"data.root={self.root}: none of its {len(self.paths)} image files could be decoded.")
+
+
+def readable_images(paths: list[Path], root) -> list[Path]:
+    """The files whose image header PIL can read (checked once, up front); the others are left out
+    with a count in the log, and a folder of nothing but unreadable files is an error naming some."""
+    readable, unreadable = [], []
+    for path in paths:
+        try:
+            with Image.open(path):
+                readable.append(path)
+        except UNREADABLE:
+            unreadable.append(path)
+    if not readable:
+        shown = ", ".join(str(p) for p in unreadable[:3]) + (" ..." if len(unreadable) > 3 else "")
+        raise UserError(f"data.root={root}: none of its {len(unreadable)} image files can be read as an image "
+                        f"({shown}). Point data.root at a folder of valid images.")
+    if unreadable:
+        log.warning(f"data.root={root}: skipping {len(unreadable)} unreadable file(s) of {len(paths)} "
+                    f"(e.g. {unreadable[0]}); training on the other {len(readable)}.")
+    return readable

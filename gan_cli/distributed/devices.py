@@ -21,6 +21,9 @@ def resolve_device(name: str) -> torch.device:
     if device.type == "cuda" and not torch.cuda.is_available():
         raise UserError(f"trainer.device={name} was asked for, but this machine has no CUDA GPU that torch can use; "
                         f"use trainer.device=cpu (or auto).")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise UserError(f"trainer.device={name} names GPU {device.index}, but this machine has "
+                        f"{torch.cuda.device_count()} (cuda:0 to cuda:{torch.cuda.device_count() - 1}).")
     if device.type not in ("cpu", "cuda"):
         raise UserError(f"trainer.device={name!r} is not supported; use auto, cpu, cuda or cuda:N.")
     return device

@@ -47,11 +47,12 @@ def _env_settings():
     return process_group_env(os.environ)
 
 
-def init_from_env(backend: str | None = None, timeout_s: float = 300.0) -> bool:
+def init_from_env(backend: str | None = None, timeout_s: float = 300.0, device: str = "auto") -> bool:
     """Join the process group the environment describes; False when this is a single process.
 
-    gloo on CPU, NCCL when CUDA is available (unless `backend` says otherwise). Collectives time
-    out after timeout_s, so a rank that dies makes the others fail instead of waiting forever.
+    gloo on CPU (trainer.device=cpu, or no GPU), NCCL when training on GPUs (unless `backend` says
+    otherwise). Collectives time out after timeout_s, so a rank that dies makes the others fail
+    instead of waiting forever.
     """
     if dist.is_initialized():
         return True
@@ -60,7 +61,7 @@ def init_from_env(backend: str | None = None, timeout_s: float = 300.0) -> bool:
         return False
     apply_process_group_env(settings)
     if backend is None:
-        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        backend = "nccl" if torch.cuda.is_available() and str(device) != "cpu" else "gloo"
     if backend == "nccl":
         # One GPU per task (some SLURM set-ups) or all of a node's GPUs visible to each process.
         torch.cuda.set_device(settings["local_rank"] % torch.cuda.device_count())
@@ -114,7 +115,7 @@ def broadcast_object(value, src: int = 0):
     return box[0]
 
 
-def agreed_timestamp(fmt: str = "%Y-%m-%d_%H-%M-%S", timeout_s: float = 300.0) -> str:
+def agreed_timestamp(fmt: str = "%Y-%m-%d_%H-%M-%S", timeout_s: float = 300.0, device: str = "auto") -> str:
     """The time as `fmt`, the same on every rank of a torchrun/SLURM job: rank 0's clock decides.
 
     Each rank resolves Hydra's run folder on its own; this joins the process group early (with the
@@ -122,6 +123,6 @@ def agreed_timestamp(fmt: str = "%Y-%m-%d_%H-%M-%S", timeout_s: float = 300.0) -
     """
     stamp = datetime.datetime.now().strftime(fmt)
     if environment_world_size() > 1:
-        init_from_env(timeout_s=timeout_s)
+        init_from_env(timeout_s=timeout_s, device=device)
         stamp = broadcast_object(stamp)
     return stamp

@@ -57,7 +57,8 @@ def launch_processes(train: Callable, cfg, run_dir: Path, devices: int, log_file
         # The workers got the same Ctrl-C and stop at their next step boundary; a second one kills them.
         interrupts["count"] += 1
         if interrupts["count"] > 1:
-            raise KeyboardInterrupt
+            print("Stopped at once (second Ctrl-C).", file=sys.stderr, flush=True)
+            raise SystemExit(130)
 
     previous = signal.signal(signal.SIGINT, on_interrupt)
     try:
@@ -113,7 +114,7 @@ def _worker(rank: int, train: Callable, container: dict, run_dir: str, log_file:
         # Share the cores instead of every process starting one thread per core.
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // world_size))
     try:
-        process_group.init_from_env(timeout_s=cfg.trainer.ddp_timeout_s)
+        process_group.init_from_env(timeout_s=cfg.trainer.ddp_timeout_s, device=cfg.trainer.device)
         final = train(cfg, run_dir)
         if rank == 0:
             results.put(final)

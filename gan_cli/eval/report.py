@@ -11,7 +11,7 @@ from omegaconf import DictConfig, open_dict
 
 from gan_cli.eval.evaluate import VALUES, Evaluator
 from gan_cli.inference.loading import load_generator
-from gan_cli.runs.config import upgrade_config
+from gan_cli.runs.config import stored_config
 from gan_cli.runs.files import write_json_atomic
 
 # gan-eval keys that replace the run's eval settings when given.
@@ -19,9 +19,12 @@ EVAL_KEYS = ("metrics", "feature_extractor", "weights", "download", "num_samples
              "batch_size", "cache_dir")
 
 
-def evaluation_config(run_config: dict, options) -> DictConfig:
-    """The checkpoint's config with gan-eval's options merged into its `eval` (and data.root)."""
-    cfg = upgrade_config(run_config)  # the packaged eval defaults for checkpoints from before `eval`
+def evaluation_config(checkpoint: dict, options, path) -> DictConfig:
+    """The checkpoint's config with gan-eval's options merged into its `eval` (and data.root).
+
+    Upgraded (the packaged eval defaults for checkpoints from before `eval`) and checked: the data
+    factory it names must be one of gan-cli's."""
+    cfg = stored_config(checkpoint, path)
     with open_dict(cfg):
         for key in EVAL_KEYS:
             if options.get(key) is not None:
@@ -42,7 +45,7 @@ def default_output(ckpt) -> Path:
 def evaluate_checkpoint(ckpt, options, device="cpu") -> tuple[dict, Path]:
     """Evaluate a checkpoint; write and return the report {checkpoint, step, values, metrics}."""
     generator, checkpoint = load_generator(ckpt, use_ema=bool(options.get("ema", True)), device=device)
-    cfg = evaluation_config(checkpoint["config"], options)
+    cfg = evaluation_config(checkpoint, options, ckpt)
     evaluator = Evaluator(cfg, device)
     values = evaluator(generator)
     report = {

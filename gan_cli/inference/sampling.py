@@ -8,9 +8,11 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from gan_cli.data import real_samples
 from gan_cli.errors import UserError
 from gan_cli.inference import images
 from gan_cli.inference.loading import checkpoint_layout, load_generator
+from gan_cli.runs.config import stored_config
 from gan_cli.runs.paths import RunPaths
 
 
@@ -58,12 +60,13 @@ def sample_to_files(ckpt, n: int = 64, seed: int = 0, out=None, nrow=None, indiv
     out = Path(out) if out else default_output(ckpt, f"{name}.png")
     if out.suffix.lower() not in (".png", ".jpg", ".jpeg"):
         raise UserError(f"out={out} must end in .png or .jpg (the grid image).")
-    if samples.ndim == 2:  # 2-D points: a scatter plot and the raw values
+    if samples.ndim == 2:  # 2-D points: a scatter plot over the real data, and the raw values
         raw = out.with_suffix(".npy")
         raw.parent.mkdir(parents=True, exist_ok=True)
         np.save(raw, samples.numpy())
-        title = f"{n} samples, seed {seed}, step {checkpoint['step']}"
-        return [images.save_scatter(samples, out, title=title), raw]
+        real = real_samples(stored_config(checkpoint, ckpt).data, 1000, seed=seed)
+        title = f"{n} samples, seed {seed}, step {checkpoint['step']} (blue: real data)"
+        return [images.save_scatter(samples, out, real=real, title=title), raw]
     written = [images.save_grid(samples, out, nrow)]
     if individual:
         written += images.save_images(samples, out.with_suffix(""), prefix=f"seed{seed}_")

@@ -44,7 +44,32 @@ def load_checkpoint(path) -> dict:
         ) from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise UserError(f"{path} is not a gan-cli checkpoint (no '{FORMAT}' marker); pass a .pt file written by gan-train.")
+    require_keys(payload, ("step", "config"), path)
+    if isinstance(payload["step"], bool) or not isinstance(payload["step"], int) or payload["step"] < 0 \
+            or not isinstance(payload["config"], dict):
+        raise UserError(f"{path} is damaged: its step ({payload['step']!r}) or its config is not what gan-train "
+                        f"writes. Use another checkpoint of the run (checkpoints/step_*.pt).")
     return payload
+
+
+def require_keys(checkpoint: dict, keys, path) -> None:
+    """A checkpoint with the format marker but without the parts a use needs is refused by name."""
+    missing = [key for key in keys if checkpoint.get(key) is None]
+    if missing:
+        raise UserError(f"{path} carries the gan-cli marker but lacks {', '.join(repr(k) for k in missing)}: it is "
+                        f"incomplete or was not written by gan-train. Use another checkpoint of the run "
+                        f"(checkpoints/step_*.pt).")
+
+
+def load_weights(module, weights, key: str, path) -> None:
+    """module.load_state_dict(weights), with a clean error when they do not fit its architecture."""
+    try:
+        module.load_state_dict(weights)
+    except (RuntimeError, ValueError, TypeError, KeyError, AttributeError) as error:
+        first = str(error).strip().splitlines()
+        raise UserError(f"{path}: the weights in '{key}' do not fit the {type(module).__name__} its config "
+                        f"describes ({first[1].strip() if len(first) > 1 else first[0] if first else type(error).__name__}). "
+                        f"The file was altered or mixes two runs; use another checkpoint.") from None
 
 
 class CheckpointWriter:

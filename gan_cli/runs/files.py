@@ -11,6 +11,8 @@ import os
 from pathlib import Path
 from typing import BinaryIO, Callable
 
+from gan_cli.errors import UserError
+
 
 def temporary_name(path: Path) -> Path:
     """.<name>.tmp<pid>, beside the target (the rename stays on one file system)."""
@@ -61,3 +63,14 @@ def link_atomic(source: Path, target: Path) -> Path:
     finally:
         tmp.unlink(missing_ok=True)
     return target
+
+
+def check_folder_path(path, key: str) -> None:
+    """A folder gan-cli will create (or write into) must not lie under a regular file."""
+    text = str(path).split("$", 1)[0]  # the literal part before any ${...} interpolation
+    if not text:
+        return
+    for folder in [Path(text), *Path(text).parents]:
+        if folder.exists() and not folder.is_dir():
+            raise UserError(f"{key}={path} cannot be created: {folder} is a file, not a folder. Choose a path "
+                            f"under a folder (or move the file away).")

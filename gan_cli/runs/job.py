@@ -123,7 +123,11 @@ def job_number(hydra_cfg) -> int | None:
 
 def run_hparams(cfg: DictConfig, hydra_cfg) -> dict:
     """The run's hyperparameters: its group choices, key values, and every key its sweep overrides."""
-    choices = hydra_cfg.runtime.choices
+    choices = dict(hydra_cfg.runtime.choices)
+    if cfg.resume:
+        # Hydra composed the default groups; what runs is the checkpoint's config, which names its
+        # model and data (the other groups' choices are not recorded in it).
+        choices = {"model": cfg.model.name, "data": cfg.data.name}
     hparams: dict = {}
     for group in GROUP_HPARAMS:
         if choices.get(group):

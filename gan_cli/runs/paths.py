@@ -10,6 +10,7 @@
       checkpoints/best.pt         the best evaluation so far (eval.every)
       status.json                 the job's record of itself (sweeps, gan-report)
       metrics.json, eval.json     the latest evaluation, and every evaluation with its protocol
+      .lock                       held by the gan-train process that writes the folder
 
 A sweep folder holds one run folder per job and summary.csv / summary.md.
 """
@@ -31,6 +32,7 @@ TRAIN_LOG = "train.log"
 SUMMARY_CSV = "summary.csv"
 SUMMARY_MD = "summary.md"
 SUMMARY_LOCK = ".summary.lock"
+RUN_LOCK = ".lock"  # held by the gan-train process writing the run folder
 
 STEP_CHECKPOINT = re.compile(r"^step_(\d+)\.pt$")
 
@@ -106,3 +108,11 @@ class RunPaths:
     @property
     def train_log(self) -> Path:
         return self.root / TRAIN_LOG
+
+    @property
+    def lock(self) -> Path:
+        return self.root / RUN_LOCK
+
+    @property
+    def hydra_config(self) -> Path:
+        return self.root / ".hydra" / "config.yaml"

@@ -22,7 +22,7 @@ from omegaconf import OmegaConf
 
 from gan_cli.errors import UserError
 from gan_cli.runs.files import write_text_atomic
-from gan_cli.runs.metrics import finite_values, higher_is_better, read_metrics
+from gan_cli.runs.metrics import METRIC_DIRECTIONS, finite_values, higher_is_better, read_metrics
 from gan_cli.runs.paths import (
     STATUS_FILE,
     SUMMARY_CSV,
@@ -51,6 +51,7 @@ class Summary:
     common: list[str]         # overrides shared by every job
     csv_path: Path
     markdown_path: Path
+    unranked_because: str = ""   # why the rows are in job order, when they are
 
     def counts_text(self) -> str:
         counts = Counter(row["status"] for row in self.rows)
@@ -89,10 +90,37 @@ def job_row(root: Path, folder: Path) -> dict:
     }
 
 
-def default_sort_key(rows: list[dict]) -> str:
-    """The sweep's objective (what gan-train returned), else loss/g."""
+# Settings that change what a loss measures: jobs that differ in one of them have incomparable losses.
+OBJECTIVE_SETTINGS = ("model", "loss", "experiment", "regularizers", "augment")
+
+
+def default_sort_key(rows: list[dict], value_names: list[str]) -> tuple[str | None, str]:
+    """(the value to rank by, or None; why not, then).
+
+    The sweep's objective when it is an evaluation metric; else an evaluation metric the jobs
+    report; else the objective (a loss such as loss/g), but only when every job trains the same
+    loss: losses of different objectives are not comparable.
+    """
     names = Counter(row["objective"] for row in rows if row["objective"])
-    return names.most_common(1)[0][0] if names else DEFAULT_SORT
+    objective = names.most_common(1)[0][0] if names else DEFAULT_SORT
+    metrics = [name for name in value_names if name.rsplit("/", 1)[-1].lower() in METRIC_DIRECTIONS]
+    if objective in metrics:
+        return objective, ""
+    if metrics:
+        preference = list(METRIC_DIRECTIONS)
+        return min(metrics, key=lambda name: preference.index(name.rsplit("/", 1)[-1].lower())), ""
+    differing = _differing_objective_settings(rows)
+    if differing:
+        return None, (f"not ranked: the jobs differ in {', '.join(differing)}, so their losses measure different "
+                      f"things; evaluate them (eval.every=N) to rank by a metric, or choose sort_by=")
+    return objective, ""
+
+
+def _differing_objective_settings(rows: list[dict]) -> list[str]:
+    per_row = [{override_key(o): override_value(o) for o in row["overrides"]} for row in rows]
+    keys = {key for overrides in per_row for key in overrides}
+    return sorted(key for key in keys if key.split(".")[0] in OBJECTIVE_SETTINGS
+                  and len({overrides.get(key) for overrides in per_row}) > 1)
 
 
 def build_summary(root, sort_by: str | None = None, order: str | None = None) -> Summary:
@@ -104,9 +132,10 @@ def build_summary(root, sort_by: str | None = None, order: str | None = None) ->
             f"gan-train -m ran, such as multirun/<date>/<time>."
         )
     value_names = _value_columns(rows)
-    explicit = sort_by is not None
-    sort_by = sort_by or default_sort_key(rows)
-    if sort_by not in value_names:
+    explicit, unranked_because = sort_by is not None, ""
+    if not explicit:
+        sort_by, unranked_because = default_sort_key(rows, value_names)
+    if sort_by is not None and sort_by not in value_names:
         if explicit and value_names:
             raise UserError(f"sort_by={sort_by} is not a value of these jobs; use one of: {', '.join(value_names)}.")
         sort_by = None
@@ -121,7 +150,7 @@ def build_summary(root, sort_by: str | None = None, order: str | None = None) ->
         value_names = [sort_by] + [name for name in value_names if name != sort_by]
     varying, common = _split_overrides(rows)
     return Summary(root, rows, sort_by, descending, varying, value_names, common,
-                   root / SUMMARY_CSV, root / SUMMARY_MD)
+                   root / SUMMARY_CSV, root / SUMMARY_MD, unranked_because)
 
 
 def _sweep_folder(root) -> Path:
@@ -176,7 +205,7 @@ def to_markdown(summary: Summary) -> str:
     if summary.sort_by:
         order = f"sorted by {summary.sort_by}, {'higher' if summary.descending else 'lower'} first"
     else:
-        order = "in job order"
+        order = "in job order" + (f" ({summary.unranked_because})" if summary.unranked_because else "")
     lines = [f"# Sweep summary: {summary.root}", "", f"{summary.counts_text()}; {order}.", ""]
     if summary.common:
         lines += ["Every job: `" + " ".join(summary.common) + "`", ""]

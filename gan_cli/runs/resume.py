@@ -13,7 +13,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from gan_cli.errors import UserError
 from gan_cli.runs.checkpoints import load_checkpoint
-from gan_cli.runs.config import upgrade_config
+from gan_cli.runs.config import stored_config
 from gan_cli.runs.paths import RunPaths
 from gan_cli.runs.status import override_key, read_status
 
@@ -55,7 +55,7 @@ def config_for_resume(cfg: DictConfig, overrides: list[str]) -> DictConfig:
                 f"new run without resume=."
             )
         dotlist.append(override.lstrip("+"))
-    source = upgrade_config(checkpoint.get("config_source") or checkpoint["config"])
+    source = stored_config(checkpoint, cfg.resume, source=True)
     merged = OmegaConf.merge(source, OmegaConf.from_dotlist(dotlist))
     merged.resume = cfg.resume
     return merged

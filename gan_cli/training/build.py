@@ -14,14 +14,12 @@ from gan_cli.training.latents import LatentSampler
 from gan_cli.training.objectives import Objective
 from gan_cli.training.state import TrainingState
 from gan_cli.training.stats import RunningStats
-from gan_cli.training.validation import check_trainer
 
 OBJECTIVE_PREFIX = "gan_cli.training.objectives."
 
 
 def build_state(cfg, execution: Execution) -> TrainingState:
     """The networks, optimizers, scalers, EMA, latent stream and batch source that `cfg` describes."""
-    check_trainer(cfg)
     rank, world_size = distributed.rank(), distributed.world_size()
     batches = build_batches(cfg.data, device=execution.device, seed=cfg.trainer.seed, rank=rank,
                             world_size=world_size)

@@ -145,6 +145,6 @@ def run_hooks(cfg, state: TrainingState, images_per_step: int, stats: RunningSta
     if tracker is not None:
         hooks.append(Hook(cfg.eval.every, EvalHook(tracker, state, run_log, checkpoints)))
     if checkpoints is not None:
-        hooks.append(Hook(trainer.checkpoint_every, checkpoints, on_stop=True, needs_finite=True))
-    guard = FiniteGuard(device, checkpoints.last_good if checkpoints else lambda: cfg.resume)
+        hooks.append(Hook(trainer.checkpoint_every, checkpoints, on_stop=True, needs_finite_weights=True))
+    guard = FiniteGuard(state, device, checkpoints.last_good if checkpoints else lambda: cfg.resume)
     return RunHooks(hooks, guard, log, checkpoints)

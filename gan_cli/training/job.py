@@ -1,21 +1,36 @@
-"""One gan-train job, around train(): the config it runs (resume), the processes it runs in, and
-its record in the run folder (status.json, the objective a sweep optimizes)."""
+"""One gan-train job, around train(): the config it runs (resume), the folder it holds, the
+processes it runs in, and its record in the run folder (status.json, the sweep's objective)."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 from pathlib import Path
 
-from omegaconf import DictConfig
+from hydra.types import RunMode
+from omegaconf import DictConfig, OmegaConf
 
 from gan_cli import distributed
 from gan_cli.distributed.devices import check_devices
 from gan_cli.distributed.spawn import WorkerFailed, launch_processes
-from gan_cli.errors import StopRequested
-from gan_cli.runs.job import finish_job, job_config, record_interrupted
+from gan_cli.errors import StopRequested, UserError
+from gan_cli.runs.job import (
+    finish_job,
+    job_config,
+    job_overrides,
+    record_failure,
+    record_interrupted,
+    writes_files,
+)
+from gan_cli.runs.lock import (
+    RunFolderInUse,
+    remove_stale_temporary_files,
+    run_folder_lock,
+)
 from gan_cli.runs.paths import RunPaths
 from gan_cli.runs.resume import JobAlreadyFinished
+from gan_cli.runs.status import read_status
 from gan_cli.training.run import train
 
 log = logging.getLogger("gan_cli")
@@ -24,12 +39,16 @@ log = logging.getLogger("gan_cli")
 def run_training_job(cfg: DictConfig, hydra_cfg) -> float | None:
     """Train (or resume, or skip a finished sweep job); return the job's objective for the sweeper.
 
-    A requested stop (Ctrl-C, SIGTERM) exits with status 130 once the checkpoint is written.
+    A requested stop (Ctrl-C, SIGTERM) exits with status 130 once the checkpoint is written. A run
+    that fails on a bad input says why in its status.json and train.log.
     """
     run_dir = Path(hydra_cfg.runtime.output_dir)
+    earlier_record = read_status(run_dir) is not None  # resumed in place: an earlier run's folder
     try:
-        cfg = job_config(cfg, hydra_cfg)  # resume=PATH, or resume=auto in a sweep
-        final = train_in_processes(cfg, run_dir)
+        with _holding(run_dir):
+            cfg = job_config(cfg, hydra_cfg)  # resume=PATH, or resume=auto in a sweep
+            _record_config(cfg, run_dir)
+            final = train_in_processes(cfg, run_dir)
     except JobAlreadyFinished as done:  # resume=auto: the job finished in an earlier run of the sweep
         return done.objective
     except StopRequested as stop:
@@ -37,16 +56,46 @@ def run_training_job(cfg: DictConfig, hydra_cfg) -> float | None:
             _report_stop(cfg, run_dir, stop.args[0])
         record_interrupted(hydra_cfg, stop.args[0])
         sys.exit(130)
+    except UserError as error:
+        # A new folder says why its run failed (train.log, status.json); a bad command line given to
+        # resume an earlier run in its own folder leaves that run's record alone.
+        bad_input = error.exit_code == 2
+        if (not isinstance(error, RunFolderInUse) and not (bad_input and earlier_record) and str(error)
+                and hydra_cfg.mode == RunMode.RUN and writes_files()):
+            log.error(str(error))
+            record_failure(run_dir, job_overrides(hydra_cfg), error)
+        raise
     finally:
         distributed.shutdown()
     return finish_job(cfg, hydra_cfg, final)  # status.json, HPARAMS; the objective (cfg.objective)
+
+
+@contextlib.contextmanager
+def _holding(run_dir: Path):
+    """The run folder's lock (on the process that writes it), and the leftovers of killed writes removed."""
+    if not writes_files():
+        yield
+        return
+    with run_folder_lock(run_dir):
+        for stale in remove_stale_temporary_files(run_dir):
+            log.info(f"removed {stale}, left by a write that was killed")
+        yield
+
+
+def _record_config(cfg: DictConfig, run_dir: Path) -> None:
+    """.hydra/config.yaml says what really runs: a resumed run's config is the checkpoint's."""
+    if cfg.resume and writes_files():
+        path = RunPaths(run_dir).hydra_config
+        if path.parent.is_dir():
+            OmegaConf.save(cfg, path)
+        log.info(f"Resuming {cfg.model.name} on {cfg.data.name} from {cfg.resume}; run folder {run_dir}")
 
 
 def train_in_processes(cfg: DictConfig, run_dir: Path) -> dict[str, float]:
     """train() in this process, in the process group the environment describes, or in N spawned ones."""
     devices = check_devices(cfg.trainer.devices, cfg.trainer.device)
     if distributed.environment_world_size() > 1:  # torchrun or SLURM started the ranks
-        distributed.init_from_env(timeout_s=cfg.trainer.ddp_timeout_s)
+        distributed.init_from_env(timeout_s=cfg.trainer.ddp_timeout_s, device=cfg.trainer.device)
         return train(cfg, run_dir)
     if devices > 1:
         paths = RunPaths(run_dir)

@@ -26,6 +26,7 @@ class Hook:
     at_end: bool = True               # also after the last step
     on_stop: bool = False             # also when a stop was requested (Ctrl-C, SIGTERM)
     needs_finite: bool = False        # only while every loss so far was finite (logs, checkpoints)
+    needs_finite_weights: bool = False  # only while the weights are finite too (what a checkpoint saves)
 
     def due(self, step: int, total: int, stopping: bool) -> bool:
         return bool((self.every and step % self.every == 0) or (self.at_end and step == total)
@@ -37,10 +38,12 @@ class NonFiniteLoss(UserError):
 
 
 class FiniteGuard:
-    """Remembers, on the device, the first step whose loss was NaN or infinite."""
+    """Remembers, on the device, the first step whose loss was NaN or infinite; checks the weights
+    before they are saved (a loss is computed before its update, so an update that overflows shows
+    in the weights first)."""
 
-    def __init__(self, device, last_checkpoint: Callable[[], str | None]):
-        self.device = device
+    def __init__(self, state: TrainingState, device, last_checkpoint: Callable[[], str | None]):
+        self.state, self.device = state, device
         self.last_checkpoint = last_checkpoint  # the newest good checkpoint, for the message
         self.first_bad_step = torch.full((), -1, dtype=torch.long, device=device)
 
@@ -48,16 +51,34 @@ class FiniteGuard:
         bad_now = ~torch.isfinite(loss.detach()) & (self.first_bad_step < 0)
         self.first_bad_step = torch.where(bad_now, step, self.first_bad_step)
 
-    def check(self, step: int) -> None:
+    def check(self, step: int, weights: bool = False) -> None:
         bad = int(distributed.all_reduce_max(self.first_bad_step).item())
         if bad >= 0:
-            last = self.last_checkpoint()
-            where = f"the last good checkpoint is {last}" if last else "no checkpoint had been written yet"
-            raise NonFiniteLoss(
-                f"Training stopped: a loss became NaN or infinite at step {bad} (checked at step {step}); "
-                f"{where}. Lower the learning rate (optim.lr), use a loss with a bounded critic, or resume "
-                f"from the checkpoint with different settings."
-            )
+            raise NonFiniteLoss(f"Training stopped: a loss became NaN or infinite at step {bad} (checked at step "
+                                f"{step}); {self._advice()}")
+        if weights:
+            diverged = [name for name, module in self.state.modules() if not _all_finite(module)]
+            if diverged:
+                raise NonFiniteLoss(f"Training stopped: the weights of the {' and '.join(diverged)} became NaN or "
+                                    f"infinite by step {step}, so no checkpoint was written; {self._advice()}")
+
+    def _advice(self) -> str:
+        """Where the last good state is, and a command that continues from it more gently."""
+        rates = " ".join(f"optim.{key.removesuffix('optimizer')}lr={optimizer.param_groups[0]['lr'] / 10:.3g}"
+                         for key, optimizer in self.state.optimizers.items())
+        last = self.last_checkpoint()
+        if last:
+            return (f"the last good checkpoint is {last}. Continue from it with a lower learning rate, e.g. "
+                    f"gan-train resume={last} {rates}, or with a loss that keeps the critic bounded.")
+        return (f"no checkpoint had been written yet. Start again with a lower learning rate (e.g. {rates}) "
+                f"or a loss that keeps the critic bounded.")
+
+
+@torch.no_grad()
+def _all_finite(module: torch.nn.Module) -> bool:
+    """One host sync: every floating-point parameter and buffer is finite."""
+    flags = [torch.isfinite(t).all() for t in module.state_dict().values() if t.is_floating_point()]
+    return not flags or bool(torch.stack(flags).all())
 
 
 def training_loop(
@@ -83,8 +104,8 @@ def training_loop(
             stopping = stop_requested_anywhere(stop.requested, guard.device)
             for hook in hooks:
                 if hook.due(state.step, total_steps, stopping):
-                    if hook.needs_finite:
-                        guard.check(state.step)
+                    if hook.needs_finite or hook.needs_finite_weights:
+                        guard.check(state.step, weights=hook.needs_finite_weights)
                     hook.run(state.step)
             if stopping:
                 stop.after_checkpoint()

@@ -23,6 +23,7 @@ from gan_cli.training.loop import training_loop
 from gan_cli.training.run_log import RunLog
 from gan_cli.training.schedules import LearningRateSchedule, lr_factor
 from gan_cli.training.stats import RunningStats
+from gan_cli.training.validation import check_run_config
 
 
 def train(cfg: DictConfig, run_dir: str | Path | None = None) -> dict[str, float]:
@@ -31,6 +32,7 @@ def train(cfg: DictConfig, run_dir: str | Path | None = None) -> dict[str, float
     Returns the last logged values, the last evaluation (eval/<name>) and the steps done.
     """
     run_dir = Path(run_dir or HydraConfig.get().runtime.output_dir)
+    check_run_config(cfg)
     device = resolve_device(cfg.trainer.device)
     torch.manual_seed(cfg.trainer.seed + distributed.rank())
     execution = Execution.from_config(cfg.trainer, device, cfg.data.shape)
@@ -42,7 +44,7 @@ def train(cfg: DictConfig, run_dir: str | Path | None = None) -> dict[str, float
     if tracker is not None:
         state.extras["eval"] = tracker
     if cfg.resume:
-        state.load_state_dict(load_checkpoint(cfg.resume))
+        state.load_state_dict(load_checkpoint(cfg.resume), source=cfg.resume)
 
     run_log = RunLog(run_dir, enabled=distributed.is_main())
     hooks = run_hooks(cfg, state, objective.images_per_step, stats, run_log, run_dir, tracker, device)

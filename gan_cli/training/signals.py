@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import sys
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -17,7 +18,8 @@ class StopFlag:
 
 @contextlib.contextmanager
 def stop_on_signal():
-    """First Ctrl-C/SIGTERM: finish the step, checkpoint, stop. A second Ctrl-C stops at once.
+    """First Ctrl-C/SIGTERM: finish the step, checkpoint, stop. A second Ctrl-C stops at once
+    (status 130, no traceback; checkpoints are written atomically, so the newest one is whole).
 
     SIGUSR2 (the warning submitit/SLURM sends before a time limit or preemption) stops the same
     way; once the checkpoint is written, `flag.after_checkpoint()` hands the signal to the
@@ -28,7 +30,9 @@ def stop_on_signal():
 
     def request_stop(signum, frame):
         if flag.requested and signum == signal.SIGINT:
-            raise KeyboardInterrupt
+            print("Stopped at once (second Ctrl-C): this step was not saved; the newest checkpoint in "
+                  "checkpoints/ is complete.", file=sys.stderr, flush=True)
+            raise SystemExit(130)
         flag.requested = True
         handler = previous.get(signum)
         if signum == signal.SIGUSR2 and callable(handler):

@@ -16,6 +16,7 @@ import torch
 import torch.nn as nn
 
 from gan_cli import distributed
+from gan_cli.runs.checkpoints import load_weights, require_keys
 from gan_cli.training.latents import LatentSampler
 
 log = logging.getLogger("gan_cli")
@@ -54,6 +55,10 @@ class TrainingState:
         """The generator that samples are drawn from: the EMA when there is one."""
         return self.ema if self.ema is not None else self.generator
 
+    def modules(self) -> list[tuple[str, nn.Module]]:
+        """(checkpoint key, module) of every network a checkpoint holds, the EMA included."""
+        return [*self.networks.items(), *([("ema", self.ema)] if self.ema is not None else [])]
+
     def state_dict(self) -> dict:
         """Call on every rank (it gathers the per-rank states); only rank 0 needs the result."""
         ranks = distributed.all_gather_objects(self._rank_state())
@@ -72,16 +77,18 @@ class TrainingState:
             **{key: part.state_dict() for key, part in self.extras.items()},
         }
 
-    def load_state_dict(self, checkpoint: dict) -> None:
-        """Put every piece of training state back from a checkpoint."""
+    def load_state_dict(self, checkpoint: dict, source="the checkpoint") -> None:
+        """Put every piece of training state back from a checkpoint (`source` names it in errors)."""
+        require_keys(checkpoint, [*self.networks, *self.optimizers, "ranks", "step"]
+                     + (["latents"] if self.latents is not None else []), source)
         for key, network in self.networks.items():
-            network.load_state_dict(checkpoint[key])
+            load_weights(network, checkpoint[key], key, source)
         if self.ema is not None and checkpoint.get("ema") is not None:
-            self.ema.load_state_dict(checkpoint["ema"])
+            load_weights(self.ema, checkpoint["ema"], "ema", source)
         for key, optimizer in self.optimizers.items():
             # The moments come from the checkpoint; the learning rates from this run's config.
             configured = [group["lr"] for group in optimizer.param_groups]
-            optimizer.load_state_dict(checkpoint[key])
+            load_weights(optimizer, checkpoint[key], key, source)
             for group, lr in zip(optimizer.param_groups, configured):
                 group["lr"] = lr
         for key, scaler in self.scalers.items():

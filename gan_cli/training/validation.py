@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
+
 import torch.nn as nn
+from omegaconf import OmegaConf
 
 from gan_cli.errors import UserError
 
@@ -10,6 +13,37 @@ from gan_cli.errors import UserError
 def _positive_int(value, key: str) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise UserError(f"{key}={value!r} must be a positive whole number.")
+
+
+def check_run_config(cfg) -> None:
+    """Every value a run reads that can be wrong on its own, named before any work is done."""
+    check_finite_numbers(OmegaConf.to_container(cfg, resolve=True, throw_on_missing=False))
+    check_trainer(cfg)
+    for key, value in (("trainer.seed", cfg.trainer.seed), ("eval.seed", cfg.eval.seed)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise UserError(f"{key}={value!r} must be a whole number of 0 or more (the same seed gives the same run).")
+    _positive_int(cfg.model.latent_dim, "model.latent_dim")
+    decay = cfg.model.ema_decay
+    if decay is not None and (isinstance(decay, bool) or not isinstance(decay, (int, float)) or not 0 <= decay < 1):
+        raise UserError(f"model.ema_decay={decay!r} must be a number in [0, 1) (e.g. 0.999: the EMA generator "
+                        f"keeps 99.9% of itself at each step), or null for no EMA.")
+    every = cfg.eval.every
+    if isinstance(every, bool) or not isinstance(every, int) or every < 0:
+        raise UserError(f"eval.every={every!r} must be a whole number of steps between evaluations, or 0 for none.")
+    timeout = cfg.trainer.ddp_timeout_s
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+        raise UserError(f"trainer.ddp_timeout_s={timeout!r} must be a positive number of seconds.")
+
+
+def check_finite_numbers(values, prefix: str = "") -> None:
+    """No setting may be NaN or infinite (1e999 on a command line overflows to inf)."""
+    items = values.items() if isinstance(values, dict) else enumerate(values) if isinstance(values, list) else ()
+    for key, value in items:
+        where = f"{prefix}.{key}" if prefix and not isinstance(key, int) else f"{prefix}[{key}]" if prefix else str(key)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise UserError(f"{where}={value} is not a finite number (a value such as 1e999 overflows a float); "
+                            f"give a number in range.")
+        check_finite_numbers(value, where)
 
 
 def check_trainer(cfg) -> None:
