@@ -22,7 +22,12 @@ from omegaconf import OmegaConf
 
 from gan_cli.errors import UserError
 from gan_cli.runs.files import write_text_atomic
-from gan_cli.runs.metrics import METRIC_DIRECTIONS, finite_values, higher_is_better, read_metrics
+from gan_cli.runs.metrics import (
+    METRIC_DIRECTIONS,
+    finite_values,
+    higher_is_better,
+    read_metrics,
+)
 from gan_cli.runs.paths import (
     STATUS_FILE,
     SUMMARY_CSV,
