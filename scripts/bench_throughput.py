@@ -38,6 +38,8 @@ from gan_cli.training.run_log import RunLog
 from gan_cli.training.schedules import LearningRateSchedule, lr_factor
 from gan_cli.training.stats import RunningStats
 
+# --small: networks and batches small enough for a smoke run of the script on a CPU.
+SMALL = ["data.batch_size=8", "model.generator.base_width=8", "model.discriminator.base_width=8"]
 CASES = {
     "dcgan_32": ["model=dcgan", "data.resolution=32"],
     "dcgan_64": ["model=dcgan", "data.resolution=64"],
@@ -201,19 +203,26 @@ def scaling_table(steps):
     return rows
 
 
-def gpu_table(steps, warmup):
-    device = torch.device("cuda")
+PRECISION_CASES = {
+    "DCGAN 64x64 batch 256": ["model=dcgan", "data.resolution=64", "data.batch_size=256"],
+    "WGAN-GP 64x64 batch 64": ["model=wgan_gp", "data.resolution=64", "data.batch_size=64"],
+}
+PRECISION_SETTINGS = {
+    "fp32": ["trainer.precision=32", "trainer.channels_last=false"],
+    "bf16": ["trainer.precision=bf16", "trainer.channels_last=false"],
+    "bf16+channels_last+compile": ["trainer.precision=bf16", "trainer.channels_last=true", "trainer.compile=true"],
+}
+
+
+def precision_table(device, steps, warmup, extra=()):
+    """gan-cli's img/s with each precision setting, for the cases of PRECISION_CASES."""
     rows = []
-    settings = {
-        "fp32": ["trainer.precision=32", "trainer.channels_last=false"],
-        "bf16": ["trainer.precision=bf16", "trainer.channels_last=false"],
-        "bf16+channels_last+compile": ["trainer.precision=bf16", "trainer.channels_last=true", "trainer.compile=true"],
-    }
-    for name, overrides in settings.items():
-        cfg = compose_cfg(["model=dcgan", "data.resolution=64", "data.batch_size=256", "trainer.device=cuda", *overrides])
-        rate = time_gan_cli(cfg, device, steps, warmup)
-        rows.append({"setting": name, "img_s": rate})
-        print(f"DCGAN 64x64 batch 256, {name:28s} {rate:10.1f} img/s", flush=True)
+    for case, overrides in PRECISION_CASES.items():
+        for name, settings in PRECISION_SETTINGS.items():
+            cfg = compose_cfg([*overrides, f"trainer.device={device.type}", *settings, *extra])
+            rate = time_gan_cli(cfg, device, steps, warmup)
+            rows.append({"case": case, "setting": name, "img_s": rate})
+            print(f"{case:24s} {name:28s} {rate:10.1f} img/s", flush=True)
     return rows
 
 
@@ -223,27 +232,35 @@ def main():
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=12, help="timed blocks per loop")
     parser.add_argument("--quick", action="store_true", help="few steps and two blocks (a smoke run)")
-    parser.add_argument("--gpu", action="store_true", help="also the GPU precision/compile table")
+    parser.add_argument("--device", default="cpu", help="where the overhead table runs: cpu or cuda")
+    parser.add_argument("--gpu", action="store_true", help="the overhead table on cuda, and the precision table")
+    parser.add_argument("--precisions", action="store_true", help="the fp32 / bf16 / compile table on --device")
+    parser.add_argument("--small", action="store_true", help="tiny networks and batches (a CPU smoke run)")
     parser.add_argument("--cases", default=",".join(CASES), help=f"overhead cases, comma-separated ({', '.join(CASES)})")
     parser.add_argument("--no-scaling", action="store_true", help="skip the 1 -> 2 processes table")
     parser.add_argument("--json", type=Path, help="write the figures here too")
     args = parser.parse_args()
     if args.quick:
         args.steps, args.warmup, args.rounds = 2, 1, 2
+    if args.gpu:
+        args.device, args.precisions = "cuda", True
+    if args.device == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda / --gpu: torch sees no CUDA device")
+    device = torch.device(args.device)
+    extra = SMALL if args.small else []
 
     machine = f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}"
-    print(f"Machine: {machine}\n== Framework overhead (CPU, same models/loss/batch/optimizer) ==")
-    results = {"machine": machine, "overhead": overhead_table(torch.device("cpu"), args.steps, args.warmup, args.rounds,
-                                                                 cases=args.cases.split(","))}
+    if device.type == "cuda":
+        machine += f", {torch.cuda.get_device_name()}"
+    print(f"Machine: {machine}\n== Framework overhead ({device.type}, same models/loss/batch/optimizer) ==")
+    results = {"machine": machine, "overhead": overhead_table(device, args.steps, args.warmup, args.rounds,
+                                                                 cases=args.cases.split(","), extra=extra)}
     if not args.no_scaling:
         print("== 1 -> 2 processes (CPU, gloo) ==")
         results["scaling"] = scaling_table(60)
-    if args.gpu:
-        if torch.cuda.is_available():
-            print(f"== 1 GPU: {torch.cuda.get_device_name()} ==")
-            results["gpu"] = gpu_table(args.steps * 30, args.warmup * 4)
-        else:
-            print("== 1 GPU: skipped, torch sees no CUDA device ==")
+    if args.precisions:
+        print(f"== Precision and compile ({device.type}) ==")
+        results["precisions"] = precision_table(device, args.steps * 10, args.warmup * 4, extra=extra)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 

@@ -200,10 +200,11 @@ def test_a_second_ctrl_c_stops_at_once_without_a_traceback(tmp_path):
 
 
 def test_the_run_stamp_joins_the_process_group_with_the_runs_timeout(monkeypatch):
+    from gan_cli import distributed
     from gan_cli.cli import train as train_command
 
     calls = []
-    monkeypatch.setattr(train_command.distributed, "agreed_timestamp",
+    monkeypatch.setattr(distributed, "agreed_timestamp",
                         lambda fmt, timeout_s, device: calls.append((fmt, timeout_s, device)) or "stamp")
     monkeypatch.setattr(train_command, "_stamps", {})
     root = OmegaConf.create({"trainer": {"ddp_timeout_s": 42, "device": "cpu"}})

@@ -6,11 +6,14 @@ import hydra
 from omegaconf import DictConfig
 
 from gan_cli.cli.wrapper import output_path, required_checkpoint, run_command
-from gan_cli.distributed.devices import resolve_device
-from gan_cli.eval.report import evaluate_checkpoint, print_report
 
 
 def evaluate(cfg: DictConfig) -> None:
+    from gan_cli.distributed.devices import (
+        resolve_device,  # torch: after the command line is checked
+    )
+    from gan_cli.eval.report import evaluate_checkpoint, print_report
+
     ckpt = required_checkpoint(cfg)
     output_path(cfg)
     report, out = evaluate_checkpoint(ckpt, cfg, resolve_device(cfg.device))

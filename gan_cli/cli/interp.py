@@ -11,15 +11,7 @@ from gan_cli.cli.wrapper import (
     run_command,
     whole_number,
 )
-from gan_cli.distributed.devices import resolve_device
 from gan_cli.errors import UserError
-from gan_cli.inference.interpolation import (
-    arithmetic_to_file,
-    code_walk_to_file,
-    interpolate_to_files,
-)
-from gan_cli.inference.loading import checkpoint_layout
-from gan_cli.runs.checkpoints import load_checkpoint
 
 MODES = ("auto", "walk", "codes", "arithmetic")
 
@@ -32,6 +24,16 @@ def interpolate(cfg: DictConfig) -> None:
     for key, minimum in (("seed", 0), ("steps", 2), ("frames", 1), ("fps", 1), ("gif_size", 1), ("code", 0)):
         whole_number(cfg, key, minimum)
     output_path(cfg)
+    # torch: after the command line is checked.
+    from gan_cli.distributed.devices import resolve_device
+    from gan_cli.inference.interpolation import (
+        arithmetic_to_file,
+        code_walk_to_file,
+        interpolate_to_files,
+    )
+    from gan_cli.inference.loading import checkpoint_layout
+    from gan_cli.runs.checkpoints import load_checkpoint
+
     device = resolve_device(cfg.device)
     mode = cfg.mode
     if mode == "auto":

@@ -14,12 +14,12 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from gan_cli import distributed
 from gan_cli.cli.wrapper import run_command
 from gan_cli.errors import UserError, exit_with
 from gan_cli.runs.files import check_folder_path
 from gan_cli.runs.paths import RunPaths
-from gan_cli.training.job import run_training_job
+
+# torch and the training code are imported when a run starts, so that --help answers at once.
 
 MULTIRUN_FLAGS = ("-m", "--multirun")
 
@@ -31,6 +31,8 @@ def run_stamp(fmt: str = "%Y-%m-%d_%H-%M-%S", *, _root_) -> str:
     """The run folder's timestamp (train.yaml's hydra.run.dir), agreed by all ranks of a torchrun/SLURM
     job over a process group joined with the run's own timeout and backend."""
     if fmt not in _stamps:
+        from gan_cli import distributed
+
         trainer = _root_.get("trainer") or {}
         _stamps[fmt] = distributed.agreed_timestamp(fmt, timeout_s=trainer.get("ddp_timeout_s", 300),
                                                     device=trainer.get("device", "auto"))
@@ -61,6 +63,8 @@ def _quoted(value: str) -> str:
 
 @hydra.main(version_base="1.3", config_path="pkg://gan_cli.conf", config_name="train")
 def train_command(cfg: DictConfig) -> float | None:
+    from gan_cli.training.job import run_training_job
+
     return run_command(lambda: run_training_job(cfg, HydraConfig.get()))
 
 

@@ -5,14 +5,11 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import matplotlib
+import torch
+import torch.nn.functional as F
+from PIL import Image
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-from PIL import Image  # noqa: E402
-from torchvision.utils import make_grid  # noqa: E402
+# matplotlib is imported by the scatter functions only: image grids start faster without it.
 
 
 def to_uint8(images: torch.Tensor) -> torch.Tensor:
@@ -20,11 +17,26 @@ def to_uint8(images: torch.Tensor) -> torch.Tensor:
     return ((images.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
 
 
+def tile(images: torch.Tensor, nrow: int, padding: int = 2, pad_value: int = 255) -> torch.Tensor:
+    """N uint8 images (N, C, H, W) as one (C, H', W') grid, nrow per row, `padding` white pixels
+    around each (torchvision's make_grid layout; a single image comes back as it is)."""
+    count, channels, height, width = images.shape
+    if count == 1:
+        return images[0]
+    columns = min(nrow, count)
+    rows = math.ceil(count / columns)
+    cell_h, cell_w = height + padding, width + padding
+    grid = torch.full((channels, rows * cell_h + padding, columns * cell_w + padding), pad_value, dtype=images.dtype)
+    for index, image in enumerate(images):
+        top, left = (index // columns) * cell_h + padding, (index % columns) * cell_w + padding
+        grid[:, top:top + height, left:left + width] = image
+    return grid
+
+
 def grid_image(images: torch.Tensor, nrow: int | None = None, padding: int = 2) -> Image.Image:
     """Tile N images in [-1, 1] into one PIL image, nrow per row (a square grid by default)."""
     nrow = nrow or math.ceil(math.sqrt(images.shape[0]))
-    grid = make_grid(to_uint8(images.cpu()), nrow=nrow, padding=padding, pad_value=255)
-    array = grid.permute(1, 2, 0).numpy()
+    array = tile(to_uint8(images.cpu()), nrow, padding).permute(1, 2, 0).numpy()
     return Image.fromarray(array[:, :, 0] if images.shape[1] == 1 else array)
 
 
@@ -50,6 +62,7 @@ def save_images(images: torch.Tensor, folder, prefix: str = "") -> list[Path]:
 
 def scatter_figure(fake: torch.Tensor, real: torch.Tensor | None = None, title: str = ""):
     """A matplotlib figure of generated 2-D points over real ones."""
+    plt = _pyplot()
     figure, axes = plt.subplots(figsize=(5, 5), dpi=100)
     if real is not None:
         r = real.detach().cpu().numpy()
@@ -68,7 +81,7 @@ def save_scatter(fake: torch.Tensor, path, real: torch.Tensor | None = None, tit
     path.parent.mkdir(parents=True, exist_ok=True)
     figure = scatter_figure(fake, real, title)
     figure.savefig(path)
-    plt.close(figure)
+    _pyplot().close(figure)
     return path
 
 
@@ -81,3 +94,12 @@ def save_gif(images: torch.Tensor, path, fps: int, size: int) -> Path:
     pictures = [Image.fromarray(frame.permute(1, 2, 0).squeeze(-1).numpy()) for frame in to_uint8(images)]
     pictures[0].save(path, save_all=True, append_images=pictures[1:], duration=max(1, 1000 // fps), loop=0)
     return path
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt

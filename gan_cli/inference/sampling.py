@@ -8,7 +8,6 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from gan_cli.data import real_samples
 from gan_cli.errors import UserError
 from gan_cli.inference import images
 from gan_cli.inference.loading import checkpoint_layout, load_generator
@@ -64,6 +63,8 @@ def sample_to_files(ckpt, n: int = 64, seed: int = 0, out=None, nrow=None, indiv
         raw = out.with_suffix(".npy")
         raw.parent.mkdir(parents=True, exist_ok=True)
         np.save(raw, samples.numpy())
+        from gan_cli.data import real_samples
+
         real = real_samples(stored_config(checkpoint, ckpt).data, 1000, seed=seed)
         title = f"{n} samples, seed {seed}, step {checkpoint['step']} (blue: real data)"
         return [images.save_scatter(samples, out, real=real, title=title), raw]

@@ -12,6 +12,7 @@ gan-cli's own networks, datasets or objectives, or one of torch's optimizers.
 
 from __future__ import annotations
 
+import functools
 from importlib import resources
 
 from omegaconf import DictConfig, OmegaConf
@@ -39,8 +40,11 @@ def packaged_config(name: str) -> DictConfig:
     return OmegaConf.create(resources.files("gan_cli.conf").joinpath(name).read_text())
 
 
+@functools.lru_cache(maxsize=1)
 def config_defaults() -> DictConfig:
-    """Every key a run reads that a config from an older gan-cli may lack, with today's default."""
+    """Every key a run reads that a config from an older gan-cli may lack, with today's default.
+
+    Read once per process (and only read after: OmegaConf.merge copies its inputs)."""
     # Copied unresolved: schedule_steps stays ${trainer.steps}, resolved in the run's own config.
     return OmegaConf.merge(
         OmegaConf.masked_copy(packaged_config("train.yaml"), list(RUN_NODES)),

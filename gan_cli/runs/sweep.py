@@ -15,9 +15,7 @@ from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from gan_cli.runs.job import job_number, record_failure, writes_files
 from gan_cli.runs.report import rebuild_summary
-from gan_cli.runs.resume import FolderHoldsAnotherJob
 from gan_cli.runs.status import first_line
 
 log = logging.getLogger("gan_cli")
@@ -29,6 +27,13 @@ class SweepSummary(Callback):
     def on_job_end(self, config: DictConfig, job_return: JobReturn, **kwargs) -> None:
         if config.hydra.mode != RunMode.MULTIRUN:
             return
+        from gan_cli.runs.job import (  # torch: only once a job ran
+            job_number,
+            record_failure,
+            writes_files,
+        )
+        from gan_cli.runs.resume import FolderHoldsAnotherJob
+
         if job_return.status == JobStatus.FAILED and writes_files():
             error = job_return._return_value  # the public return_value re-raises the job's exception
             run_dir = Path(config.hydra.runtime.output_dir)

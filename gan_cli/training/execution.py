@@ -64,10 +64,9 @@ class Execution:
             return images.contiguous(memory_format=torch.channels_last)
         return images
 
-    def for_training(self, module: nn.Module, double_backward: bool = False) -> nn.Module:
+    def for_training(self, module: nn.Module, eager_because: str | None = None) -> nn.Module:
         """The module as the training step calls it: in a DDP wrapper under a process group, then
-        compiled if asked. A module whose penalty needs a double backward stays eager, which
-        torch.compile does not support."""
+        compiled if asked, unless `eager_because` names what torch.compile cannot do for it."""
         wrapped = module
         if distributed.world_size() > 1:
             from torch.nn.parallel import DistributedDataParallel as DDP
@@ -75,11 +74,15 @@ class Execution:
             ids = [self.device.index] if self.device.type == "cuda" else None
             wrapped = DDP(module, device_ids=ids)  # BN buffers follow rank 0
         if self.compile:
-            if double_backward:
-                log.info(f"trainer.compile: {type(module).__name__} stays eager (its penalty needs a double backward)")
+            if eager_because:
+                log.info(f"trainer.compile: {type(module).__name__} stays eager ({eager_because})")
             else:
                 wrapped = torch.compile(wrapped)
         return wrapped
+
+
+def has_spectral_norm(module: nn.Module) -> bool:
+    return any(hasattr(m, "parametrizations") and "weight" in m.parametrizations for m in module.modules())
 
 
 def use_channels_last(setting, device: torch.device, data_shape) -> bool:

@@ -12,7 +12,7 @@ import torch
 from hydra.utils import instantiate
 
 from gan_cli.training.ema import update_ema
-from gan_cli.training.execution import Execution
+from gan_cli.training.execution import Execution, has_spectral_norm
 from gan_cli.training.objectives import Phase
 from gan_cli.training.objectives.augment import DiffAugment
 from gan_cli.training.objectives.auxiliary import objective_terms, split_output
@@ -43,9 +43,18 @@ class AdversarialObjective:
         self.augment = augment or (lambda images: images)
         # G and D as the step calls them (DDP-wrapped and/or compiled); checkpoints hold the plain modules.
         self.g_train = execution.for_training(state.generator)
-        self.d_train = execution.for_training(state.discriminator, double_backward=bool(self.penalties))
+        self.d_train = execution.for_training(state.discriminator, eager_because=self._eager_discriminator())
         self.images_per_step = state.batches.batch_size * n_critic
         self.description = ", ".join([f"loss={loss.name}", *(part.name for part in self.penalties + self.constraints)])
+
+    def _eager_discriminator(self) -> str | None:
+        """Why D cannot be compiled here, if it cannot (see README, "Fast settings")."""
+        if self.penalties:
+            return "its penalty needs a double backward, which torch.compile does not support"
+        if has_spectral_norm(self.state.discriminator):
+            return ("spectral norm updates its power-iteration vectors in place at every call, and a compiled D "
+                    "called on real and fake batches before one backward cannot keep them for the gradient")
+        return None
 
     def phases(self) -> list[Phase]:
         return [Phase("D", self.n_critic, self.d_step), Phase("G", 1, self.g_step)]
@@ -57,7 +66,8 @@ class AdversarialObjective:
         real = execution.layout(real)
         z, fake_labels = state.latents(real.shape[0])
         with torch.no_grad(), execution.autocast():
-            fake = state.generator(z, fake_labels)
+            # One memory format at the boundary of a compiled D, whatever G's last layer returns.
+            fake = execution.layout(state.generator(z, fake_labels))
         with execution.autocast():
             d_loss, total, real_logits, fake_logits = self._d_losses(index, real, real_labels, fake, z, fake_labels)
         scaler = state.scalers["d_scaler"]
@@ -98,7 +108,7 @@ class AdversarialObjective:
         state.discriminator.requires_grad_(False)
         with execution.autocast():
             z, fake_labels = state.latents(state.batches.batch_size)
-            fake = self.g_train(z, fake_labels)
+            fake = execution.layout(self.g_train(z, fake_labels))
             fake_logits, fake_extras = split_output(state.discriminator(self.augment(fake), fake_labels))
             g_loss = self.loss.g_loss(fake_logits.float())
             total = g_loss
