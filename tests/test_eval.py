@@ -12,6 +12,7 @@ import torch
 from conftest import compose_train, run_cli
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
+from PIL import Image
 
 from gan_cli.data.mixtures import grid, ring
 from gan_cli.errors import UserError
@@ -294,6 +295,10 @@ def test_gan_eval_writes_each_metric_with_its_protocol(tiny_checkpoints, tmp_pat
         assert "resize" in protocol and protocol["seed"] == 0
     assert report["metrics"]["kid"]["protocol"]["kid"]["subset_size"] == 300
     assert report["metrics"]["pr"]["protocol"]["pr"]["k"] == 3
+    # Beside each value, the same protocol on real digits: a near-floor FID and a near-perfect precision.
+    real = report["real_data"]
+    assert set(real) == set(report["values"]) and "(real data: " in result.stdout
+    assert real["fid"] < report["values"]["fid"] and real["precision"] > 0.9
     assert list((tmp_path / "cache" / "real_features").glob("*.pt"))
 
 
@@ -305,6 +310,14 @@ def test_gan_eval_on_2d_data_and_its_errors(tiny_checkpoints, tmp_path, monkeypa
     report = json.loads(out.read_text())
     assert set(report["values"]) == {"modes", "high_quality", "reverse_kl"}
     assert report["metrics"]["modes"]["protocol"]["num_generated"] == 2500
+    assert report["real_data"]["modes"] == 8 and report["real_data"]["high_quality"] > 0.95
+
+    # gan-sample's scatter plot draws the real modes (tab:blue) behind the samples.
+    result = run_cli("gan-sample", f"ckpt={ckpt}", "n=50", f"out={tmp_path / 'scatter.png'}", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    pixels = np.asarray(Image.open(tmp_path / "scatter.png").convert("RGB")).reshape(-1, 3).astype(int)
+    blue = (np.abs(pixels - [31, 119, 180]).sum(1) < 60).sum()
+    assert blue > 200, blue
 
     result = run_cli("gan-eval", f"ckpt={ckpt}", "metrics=[fid]", cwd=tmp_path)
     assert result.returncode == 2 and "modes" in result.stderr and "Traceback" not in result.stderr

@@ -48,11 +48,13 @@ def evaluate_checkpoint(ckpt, options, device="cpu") -> tuple[dict, Path]:
     cfg = evaluation_config(checkpoint, options, ckpt)
     evaluator = Evaluator(cfg, device)
     values = evaluator(generator)
+    real_data = evaluator.real_data_values()
     report = {
         "checkpoint": str(Path(ckpt).resolve()),
         "step": checkpoint.get("step"),
         "generator": "ema" if options.get("ema", True) and checkpoint.get("ema") is not None else "raw",
         "values": values,
+        "real_data": real_data,  # the same protocol with real samples in place of generated ones
         # Every metric with the protocol that produced it, so a number never travels alone.
         "metrics": {
             metric: {"values": {name: values[name] for name in VALUES[metric]},
@@ -90,6 +92,9 @@ def print_report(report: dict, out: Path) -> None:
             shown = line
         extra = protocol.get(metric)
         detail = "" if extra is None else f"  [{json.dumps(extra, ensure_ascii=False) if isinstance(extra, dict) else extra}]"
-        values = ", ".join(f"{name} {format_value(value)}" for name, value in entry["values"].items())
+        real = report.get("real_data") or {}
+        values = ", ".join(f"{name} {format_value(value)}" + (f" (real data: {format_value(real[name])})"
+                                                               if name in real else "")
+                           for name, value in entry["values"].items())
         print(f"  {metric:8s} {values}{detail}")
     print(f"wrote {out}")

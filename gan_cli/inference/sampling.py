@@ -66,7 +66,7 @@ def sample_to_files(ckpt, n: int = 64, seed: int = 0, out=None, nrow=None, indiv
         from gan_cli.data import real_samples
 
         real = real_samples(stored_config(checkpoint, ckpt).data, 1000, seed=seed)
-        title = f"{n} samples, seed {seed}, step {checkpoint['step']} (blue: real data)"
+        title = f"{n} samples, seed {seed}, step {checkpoint['step']}"
         return [images.save_scatter(samples, out, real=real, title=title), raw]
     written = [images.save_grid(samples, out, nrow)]
     if individual:
