@@ -92,6 +92,29 @@ def test_devices_flag_writes_one_run_folder(tmp_path):
     assert "2 process(es)" in result.stdout
 
 
+def test_ctrl_c_stops_every_rank_at_one_step_with_a_checkpoint(tmp_path):
+    """Ctrl-C reaches the terminal's whole process group; the ranks agree on the step over a host-side
+    flag, rank 0 writes the checkpoint, and the command exits 130 with the resume command."""
+    import os
+    import signal
+
+    run = tmp_path / "run"
+    command = [str(BIN / "gan-train"), "trainer.devices=2", "trainer.device=cpu", "trainer.steps=100000",
+               "trainer.log_every=1", "data.batch_size=8", *tiny_model_overrides("dcgan"), f"hydra.run.dir={run}"]
+    process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               start_new_session=True)
+    deadline = time.time() + 180
+    for line in process.stdout:
+        if "step 3/" in line or time.time() > deadline:
+            break
+    os.killpg(process.pid, signal.SIGINT)
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode == 130, output
+    assert f"resume={run / 'checkpoints' / 'last.pt'}" in output
+    checkpoint = load_checkpoint(run / "checkpoints" / "last.pt")
+    assert checkpoint["step"] >= 3 and checkpoint["world_size"] == 2 and len(checkpoint["ranks"]) == 2
+
+
 def test_torchrun_ranks_share_one_run_folder(tmp_path):
     command = [str(BIN / "torchrun"), "--standalone", "--nproc_per_node=2", "-m", "gan_cli.cli.train",
                "trainer.device=cpu", "trainer.steps=3", "data.batch_size=8", *tiny_model_overrides("dcgan")]

@@ -46,8 +46,8 @@ def prepared_arguments(argv: list[str]) -> list[str]:
     """The command line Hydra sees: resume=PATH gets hydra.run.dir=<the checkpoint's run folder>."""
     values = {arg.split("=", 1)[0]: arg.split("=", 1)[1] for arg in argv[1:] if "=" in arg}
     multirun = any(arg in MULTIRUN_FLAGS for arg in argv[1:])
-    for key, default in (("hydra.run.dir", "outputs"), ("hydra.sweep.dir", "multirun")):
-        check_folder_path(values.get(key, default), key)
+    key, default = ("hydra.sweep.dir", "multirun") if multirun else ("hydra.run.dir", "outputs")
+    check_folder_path(values.get(key, default), key)
     resume = values.get("resume", "")
     if multirun or resume in ("", "auto", "null") or "hydra.run.dir" in values or not Path(resume).is_file():
         return argv  # a missing checkpoint is reported by the run, with its message

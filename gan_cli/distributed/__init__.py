@@ -13,8 +13,10 @@ from gan_cli.distributed.process_group import (
     all_gather_objects,
     all_reduce_max,
     all_reduce_mean,
+    any_rank,
     barrier,
     broadcast_object,
+    cpu_group,
     environment_world_size,
     init_from_env,
     is_main,
@@ -26,7 +28,7 @@ from gan_cli.distributed.process_group import (
 )
 
 __all__ = [
-    "agreed_timestamp", "all_gather_objects", "all_reduce_max", "all_reduce_mean", "barrier", "broadcast_object",
-    "environment_world_size", "init_from_env", "is_main", "local_device_index", "local_rank", "rank", "shutdown",
+    "agreed_timestamp", "all_gather_objects", "all_reduce_max", "all_reduce_mean", "any_rank", "barrier",
+    "broadcast_object", "cpu_group", "environment_world_size", "init_from_env", "is_main", "local_device_index", "local_rank", "rank", "shutdown",
     "world_size",
 ]

@@ -98,6 +98,25 @@ def all_reduce_max(tensor: torch.Tensor) -> torch.Tensor:
     return tensor
 
 
+def any_rank(flag: bool, group=None) -> bool:
+    """True on every rank when `flag` is true on any, over `group` (the default group when None)."""
+    if world_size() == 1:
+        return flag
+    tensor = torch.tensor([1 if flag else 0], dtype=torch.int32)
+    if group is None and dist.get_backend() == "nccl":
+        tensor = tensor.cuda()
+    dist.all_reduce(tensor, op=dist.ReduceOp.MAX, group=group)
+    return bool(tensor.item())
+
+
+def cpu_group():
+    """A gloo group of all ranks for small host-side flags: a collective over it does not wait for the
+    GPU's queued work, as one over NCCL would. Every rank must call this, at the same point."""
+    if world_size() == 1:
+        return None
+    return dist.new_group(backend="gloo") if dist.get_backend() != "gloo" else dist.group.WORLD
+
+
 def all_gather_objects(value) -> list:
     """Every rank's `value`, in rank order (a list of one on a single process)."""
     if world_size() == 1:

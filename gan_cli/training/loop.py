@@ -92,6 +92,7 @@ def training_loop(
     """Train until `total_steps`; return the steps done. Raises StopRequested after a requested stop
     (once the hooks due on a stop, the checkpoint among them, have run)."""
     phases = objective.phases()
+    flags = distributed.cpu_group()  # the stop flag crosses ranks without a GPU sync
     with stop_on_signal() as stop:
         while state.step < total_steps:
             if before_step is not None:
@@ -101,7 +102,7 @@ def training_loop(
                     loss = phase.update(state.step * phase.repeats + repeat)
                     guard.record(loss, state.step + 1)  # 1-based, as logged
             state.step += 1
-            stopping = stop_requested_anywhere(stop.requested, guard.device)
+            stopping = distributed.any_rank(stop.requested, flags)  # every rank stops at the same step
             for hook in hooks:
                 if hook.due(state.step, total_steps, stopping):
                     if hook.needs_finite or hook.needs_finite_weights:
@@ -111,11 +112,3 @@ def training_loop(
                 stop.after_checkpoint()
                 raise StopRequested(state.step)
     return state.step
-
-
-def stop_requested_anywhere(local: bool, device) -> bool:
-    """Every rank must stop at the same step: one small all-reduce of the flag per step under DDP."""
-    if distributed.world_size() == 1:
-        return local
-    flag = torch.tensor([1.0 if local else 0.0], device=device)
-    return bool(distributed.all_reduce_max(flag).item() > 0)
