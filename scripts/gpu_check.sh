@@ -19,9 +19,11 @@ QUICK=${GPU_CHECK_QUICK:-0}
 PYTHON=${PYTHON:-python3}
 
 if [[ "${1:-}" == "--build-wheels" ]]; then
+    # The versions this environment runs (a pair that works together), else a known-good pair.
+    version() { "$PYTHON" -c "import importlib.metadata as m; print(m.version('$1'))" 2>/dev/null || echo "$2"; }
     rm -rf wheels && mkdir -p wheels
-    "$PYTHON" -m pip wheel -q --no-deps -w wheels "hydra-core>=1.3,<1.4" "omegaconf>=2.3" \
-        antlr4-python3-runtime==4.9.3 "pytest-timeout>=2.2" .
+    "$PYTHON" -m pip wheel -q --no-deps -w wheels "hydra-core==$(version hydra-core 1.3.8)" \
+        "omegaconf==$(version omegaconf 2.3.1)" antlr4-python3-runtime==4.9.3 "pytest-timeout>=2.2" .
     ls wheels
     exit 0
 fi
