@@ -224,17 +224,17 @@ class Evaluator:
             return mode_metrics(samples, self.mixture)
         return self.image_metrics(samples)
 
-    def real_data_values(self) -> dict[str, float]:
-        """The same values with real data in place of generated samples, on the same protocol: what a
-        generator indistinguishable from the data would score (its floor for FID, its ceiling for
-        recall). The real samples are drawn with another seed than the reference's; a dataset smaller
-        than num_samples gives all it has."""
+    def real_data_values(self) -> tuple[dict[str, float], int]:
+        """The same values with real data in place of generated samples, on the same protocol, and how
+        many real samples: what a generator indistinguishable from the data would score. The real
+        samples are drawn with another seed than the reference's, and at most half the dataset, so
+        that a small set (digits: 1,797 images, all in the reference) is not compared with itself."""
         seed = self.settings.seed + 1
         if self.mixture is not None:
             points = self.mixture.sample(self.num_generated, generator=torch.Generator().manual_seed(seed))
-            return mode_metrics(points, self.mixture)
-        count = min(self.num_generated, _dataset_size(self.data_cfg))
-        return self.image_metrics(real_samples(self.data_cfg, count, seed=seed))
+            return mode_metrics(points, self.mixture), self.num_generated
+        count = min(self.num_generated, _dataset_size(self.data_cfg) // 2)
+        return self.image_metrics(real_samples(self.data_cfg, count, seed=seed)), count
 
     def image_metrics(self, samples: torch.Tensor) -> dict[str, float]:
         """The configured values for generated images (N, C, H, W) in [-1, 1]."""

@@ -48,13 +48,14 @@ def evaluate_checkpoint(ckpt, options, device="cpu") -> tuple[dict, Path]:
     cfg = evaluation_config(checkpoint, options, ckpt)
     evaluator = Evaluator(cfg, device)
     values = evaluator(generator)
-    real_data = evaluator.real_data_values()
+    real_data, real_count = evaluator.real_data_values()
     report = {
         "checkpoint": str(Path(ckpt).resolve()),
         "step": checkpoint.get("step"),
         "generator": "ema" if options.get("ema", True) and checkpoint.get("ema") is not None else "raw",
         "values": values,
         "real_data": real_data,  # the same protocol with real samples in place of generated ones
+        "real_data_samples": real_count,
         # Every metric with the protocol that produced it, so a number never travels alone.
         "metrics": {
             metric: {"values": {name: values[name] for name in VALUES[metric]},
@@ -97,4 +98,6 @@ def print_report(report: dict, out: Path) -> None:
                                                                if name in real else "")
                            for name, value in entry["values"].items())
         print(f"  {metric:8s} {values}{detail}")
+    if report.get("real_data"):
+        print(f"  (real data: the same protocol on {report['real_data_samples']} real samples drawn with another seed)")
     print(f"wrote {out}")
