@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,25 @@ CPU_SIZED = [
     "trainer.num_fixed_samples=4",
     "data.batch_size=8",
 ]
+
+
+# Command-line settings for a tiny DCGAN run (16x16 digits, narrow nets), for the end-to-end tests.
+TINY_COMMAND = [
+    "trainer.device=cpu", "data.resolution=16", "data.batch_size=16", "model.latent_dim=16",
+    "model.generator.base_width=8", "model.discriminator.base_width=8", "trainer.num_fixed_samples=16",
+]
+
+
+def start_training(*args: str, cwd: Path, until: str, timeout: float = 120, **popen) -> subprocess.Popen:
+    """Start gan-train in a subprocess (output on its stdout) and return once it prints a line holding
+    `until`, or after `timeout` seconds, to signal or kill it mid-run."""
+    command = [str(Path(sys.executable).parent / "gan-train"), *args]
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **popen)
+    deadline = time.time() + timeout
+    for line in process.stdout:
+        if until in line or time.time() > deadline:
+            break
+    return process
 
 
 def tiny_model_overrides(model: str, image_data: bool = True) -> list[str]:

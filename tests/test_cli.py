@@ -3,24 +3,17 @@
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import run_cli
+from conftest import TINY_COMMAND, run_cli, start_training
 from fixtures import write_mnist
 from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from gan_cli.runs.checkpoints import load_checkpoint
 
-TINY = [
-    "trainer.device=cpu", "data.resolution=16", "data.batch_size=16", "model.latent_dim=16",
-    "model.generator.base_width=8", "model.discriminator.base_width=8", "trainer.num_fixed_samples=16",
-]
+TINY = TINY_COMMAND
 
 
 def test_train_sample_interp_end_to_end(tmp_path):
@@ -87,13 +80,8 @@ def test_resume_from_the_command_line(tmp_path):
 
 def test_ctrl_c_leaves_a_usable_checkpoint(tmp_path):
     run = tmp_path / "run"
-    command = [str(Path(sys.executable).parent / "gan-train"), *TINY, "trainer.steps=100000", "trainer.log_every=1",
-               f"hydra.run.dir={run}"]
-    process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.time() + 120
-    for line in process.stdout:
-        if "step 3/" in line or time.time() > deadline:
-            break
+    process = start_training(*TINY, "trainer.steps=100000", "trainer.log_every=1", f"hydra.run.dir={run}",
+                             cwd=tmp_path, until="step 3/")
     process.send_signal(signal.SIGINT)
     output, _ = process.communicate(timeout=60)
     assert process.returncode == 130, output

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import compose_train, run_cli, tiny_model_overrides
+from conftest import compose_train, run_cli, start_training, tiny_model_overrides
 
 from gan_cli.distributed.spawn import launch_processes
 from gan_cli.runs.checkpoints import load_checkpoint
@@ -99,14 +99,9 @@ def test_ctrl_c_stops_every_rank_at_one_step_with_a_checkpoint(tmp_path):
     import signal
 
     run = tmp_path / "run"
-    command = [str(BIN / "gan-train"), "trainer.devices=2", "trainer.device=cpu", "trainer.steps=100000",
-               "trainer.log_every=1", "data.batch_size=8", *tiny_model_overrides("dcgan"), f"hydra.run.dir={run}"]
-    process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               start_new_session=True)
-    deadline = time.time() + 180
-    for line in process.stdout:
-        if "step 3/" in line or time.time() > deadline:
-            break
+    process = start_training("trainer.devices=2", "trainer.device=cpu", "trainer.steps=100000", "trainer.log_every=1",
+                             "data.batch_size=8", *tiny_model_overrides("dcgan"), f"hydra.run.dir={run}",
+                             cwd=tmp_path, until="step 3/", timeout=180, start_new_session=True)
     os.killpg(process.pid, signal.SIGINT)
     output, _ = process.communicate(timeout=120)
     assert process.returncode == 130, output

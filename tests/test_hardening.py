@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 import torch
-from conftest import run_cli
+from conftest import TINY_COMMAND, run_cli, start_training
 from fixtures import write_image_folder
 from omegaconf import OmegaConf
 
@@ -19,10 +16,7 @@ from gan_cli.runs.checkpoints import load_checkpoint
 from gan_cli.runs.lock import run_folder_lock
 from gan_cli.runs.status import read_status
 
-TINY = [
-    "trainer.device=cpu", "data.resolution=16", "data.batch_size=16", "model.latent_dim=16",
-    "model.generator.base_width=8", "model.discriminator.base_width=8", "trainer.num_fixed_samples=16",
-]
+TINY = TINY_COMMAND
 
 
 @pytest.fixture(scope="module")
@@ -109,13 +103,8 @@ def test_one_run_per_folder_and_a_killed_run_leaves_no_lock(tmp_path):
     assert result.returncode == 2 and "in use by another gan-train" in result.stderr, result.stderr
     assert not (run / "checkpoints").exists()
 
-    command = [str(Path(sys.executable).parent / "gan-train"), *TINY, "trainer.steps=100000", "trainer.log_every=1",
-               f"hydra.run.dir={run}"]
-    process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.time() + 120
-    for line in process.stdout:
-        if "step 2/" in line or time.time() > deadline:
-            break
+    process = start_training(*TINY, "trainer.steps=100000", "trainer.log_every=1", f"hydra.run.dir={run}",
+                             cwd=tmp_path, until="step 2/")
     process.kill()  # no chance to clean up
     process.wait(timeout=60)
     (run / "checkpoints").mkdir(exist_ok=True)
@@ -185,13 +174,9 @@ def test_unreadable_images_are_skipped_or_named(tmp_path):
 
 
 def test_a_second_ctrl_c_stops_at_once_without_a_traceback(tmp_path):
-    command = [str(Path(sys.executable).parent / "gan-train"), *TINY, "trainer.steps=100000", "trainer.log_every=1",
-               "data.resolution=64", "model.generator.base_width=64", "model.discriminator.base_width=64",
-               f"hydra.run.dir={tmp_path / 'run'}"]
-    process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    for line in process.stdout:
-        if "step 1/" in line:
-            break
+    process = start_training(*TINY, "trainer.steps=100000", "trainer.log_every=1", "data.resolution=64",
+                             "model.generator.base_width=64", "model.discriminator.base_width=64",
+                             f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path, until="step 1/")
     process.send_signal(signal.SIGINT)
     process.send_signal(signal.SIGINT)
     output, _ = process.communicate(timeout=60)

@@ -18,6 +18,7 @@ from gan_cli.cli.wrapper import run_command
 from gan_cli.errors import UserError, exit_with
 from gan_cli.runs.files import check_folder_path
 from gan_cli.runs.paths import RunPaths
+from gan_cli.runs.status import override_key, override_value
 
 # torch and the training code are imported when a run starts, so that --help answers at once.
 
@@ -44,7 +45,7 @@ OmegaConf.register_new_resolver("run_stamp", run_stamp, replace=True)
 
 def prepared_arguments(argv: list[str]) -> list[str]:
     """The command line Hydra sees: resume=PATH gets hydra.run.dir=<the checkpoint's run folder>."""
-    values = {arg.split("=", 1)[0]: arg.split("=", 1)[1] for arg in argv[1:] if "=" in arg}
+    values = {override_key(arg): override_value(arg) for arg in argv[1:] if "=" in arg}
     multirun = any(arg in MULTIRUN_FLAGS for arg in argv[1:])
     key, default = ("hydra.sweep.dir", "multirun") if multirun else ("hydra.run.dir", "outputs")
     check_folder_path(values.get(key, default), key)

@@ -121,8 +121,13 @@ def default_sort_key(rows: list[dict], value_names: list[str]) -> tuple[str | No
     return objective, ""
 
 
+def _override_maps(rows: list[dict]) -> list[dict[str, str]]:
+    """Each row's overrides as {key: value}."""
+    return [{override_key(o): override_value(o) for o in row["overrides"]} for row in rows]
+
+
 def _differing_objective_settings(rows: list[dict]) -> list[str]:
-    per_row = [{override_key(o): override_value(o) for o in row["overrides"]} for row in rows]
+    per_row = _override_maps(rows)
     keys = {key for overrides in per_row for key in overrides}
     return sorted(key for key in keys if key.split(".")[0] in OBJECTIVE_SETTINGS
                   and len({overrides.get(key) for overrides in per_row}) > 1)
@@ -172,7 +177,7 @@ def _value_columns(rows: list[dict]) -> list[str]:
 
 def _split_overrides(rows: list[dict]) -> tuple[list[str], list[str]]:
     """Override keys whose values differ between jobs (table columns), and the overrides all share."""
-    per_row = [{override_key(o): override_value(o) for o in row["overrides"]} for row in rows]
+    per_row = _override_maps(rows)
     keys = list(dict.fromkeys(key for overrides in per_row for key in overrides))
     varying = [k for k in keys if len({overrides.get(k) for overrides in per_row}) > 1]
     common = [f"{k}={per_row[0][k]}" for k in keys if k not in varying and not k.startswith("hydra.")]
