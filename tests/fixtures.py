@@ -8,6 +8,9 @@ compare what a loader returns with the source. Pass the same `root` as `data.roo
     write_cifar10(root)           root/cifar-10-batches-py/{data_batch_1..5,test_batch,batches.meta}
     write_celeba(root)            root/celeba/img_align_celeba/000001.jpg ... and the five .txt files
     write_image_folder(root)      PNG/JPEG/BMP/GIF/WebP files in root and nested subfolders
+    write_facades(root)           pix2pix's root/{train,val,test}/*.jpg, A | B side by side
+    write_horse2zebra(root)       CycleGAN's root/{trainA,trainB,testA,testB}/*.jpg
+    write_div2k(root)             root/DIV2K_train_HR/*.png and root/DIV2K_valid_HR/*.png
 """
 
 from __future__ import annotations
@@ -193,3 +196,33 @@ class _Python2Pickler(pickle._Pickler):
 def _write_python2_pickle(path: Path, value) -> None:
     with open(path, "wb") as file:
         _Python2Pickler(file, protocol=2).dump(value)
+
+
+def write_facades(root, size: int = 16, counts=(6, 2, 2), seed: int = 0) -> Path:
+    """pix2pix's layout: root/{train,val,test}/<n>.jpg, each 2*size x size (photo A | labels B)."""
+    rng = np.random.default_rng(seed)
+    for split, count in zip(("train", "val", "test"), counts):
+        (Path(root) / split).mkdir(parents=True, exist_ok=True)
+        for i in range(count):
+            _smooth_random_image(rng, (2 * size, size), "RGB").save(Path(root) / split / f"{i + 1}.jpg")
+    return Path(root)
+
+
+def write_horse2zebra(root, size: int = 16, counts=(5, 4, 2, 2), seed: int = 0) -> Path:
+    """CycleGAN's layout: root/trainA, trainB, testA, testB of size x size JPEGs."""
+    rng = np.random.default_rng(seed)
+    for folder, count in zip(("trainA", "trainB", "testA", "testB"), counts):
+        (Path(root) / folder).mkdir(parents=True, exist_ok=True)
+        for i in range(count):
+            _smooth_random_image(rng, (size, size), "RGB").save(Path(root) / folder / f"n{i:05d}.jpg")
+    return Path(root)
+
+
+def write_div2k(root, sizes=((40, 36), (48, 40), (36, 44)), valid=((32, 28),), seed: int = 0) -> Path:
+    """DIV2K's layout (smaller): root/DIV2K_train_HR/0001.png ..., root/DIV2K_valid_HR/0801.png ..."""
+    rng = np.random.default_rng(seed)
+    for folder, shapes, first in (("DIV2K_train_HR", sizes, 1), ("DIV2K_valid_HR", valid, 801)):
+        (Path(root) / folder).mkdir(parents=True, exist_ok=True)
+        for i, size in enumerate(shapes):
+            _smooth_random_image(rng, size, "RGB").save(Path(root) / folder / f"{first + i:04d}.png")
+    return Path(root)

@@ -14,7 +14,14 @@ from pathlib import Path
 
 import pytest
 from conftest import compose_train, run_cli
-from fixtures import write_celeba, write_cifar10, write_mnist
+from fixtures import (
+    write_celeba,
+    write_cifar10,
+    write_div2k,
+    write_facades,
+    write_horse2zebra,
+    write_mnist,
+)
 from omegaconf import OmegaConf
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.hparams import plugin_data_pb2
@@ -215,7 +222,20 @@ PAPER_SETTINGS = {
     "wgan_gp_grid": {"model.name": "gan", "data.name": "grid", "data.batch_size": 256, "trainer.n_critic": 5,
                      "regularizers.gradient_penalty": 0.1, "model.generator.hidden": [512, 512, 512]},
 }
-LOSS_OF_EXPERIMENT = {"dcgan_celeba": "BCELoss", "wgan_gp_cifar10": "WassersteinLoss", "sngan_cifar10": "HingeLoss",
+PAPER_SETTINGS |= {
+    "pix2pix_facades": {"model.name": "pix2pix", "data.name": "paired", "data.resolution": 256, "data.load_size": 286,
+                        "data.batch_size": 1, "data.direction": "BtoA", "model.l1_weight": 100.0,
+                        "model.discriminator.receptive_field": 70, "optim.g_lr": 2e-4, "optim.betas": [0.5, 0.999]},
+    "cyclegan_horse2zebra": {"model.name": "cyclegan", "data.name": "unpaired", "data.resolution": 256,
+                             "data.batch_size": 1, "model.cycle_weight": 10.0, "model.identity_weight": 0.5,
+                             "model.pool_size": 50, "optim.schedule": "linear", "optim.decay_start": 0.5,
+                             "trainer.steps": 213400},
+    "srgan_div2k": {"model.name": "srgan", "data.name": "sr", "data.scale": 4, "data.crop": 96, "data.batch_size": 16,
+                    "model.adversarial_weight": 1e-3, "loss.perceptual.layer": "conv5_4", "optim.g_lr": 1e-4,
+                    "model.generator.blocks": 16},
+}
+LOSS_OF_EXPERIMENT = {"pix2pix_facades": "BCELoss", "cyclegan_horse2zebra": "LeastSquaresLoss", "srgan_div2k": "BCELoss",
+                      "dcgan_celeba": "BCELoss", "wgan_gp_cifar10": "WassersteinLoss", "sngan_cifar10": "HingeLoss",
                       "gan_mnist": "BCELoss", "wgan_gp_grid": "WassersteinLoss"}
 
 
@@ -224,6 +244,8 @@ def shrink(cfg_name: str, data_root: Path) -> list[str]:
     cfg = compose_train([f"experiment={cfg_name}"])
     overrides = ["trainer.device=cpu", "trainer.steps=2", "trainer.log_every=1", "trainer.num_fixed_samples=4"]
     data = cfg.data.name
+    if cfg.model.get("task"):
+        return overrides + shrink_translation(cfg, data_root)
     if data == "celeba":
         write_celeba(data_root, n=12)
     elif data == "cifar10":
@@ -239,6 +261,23 @@ def shrink(cfg_name: str, data_root: Path) -> list[str]:
     else:
         overrides += ["data.resolution=16", "model.generator.base_width=8", "model.discriminator.base_width=8"]
     return overrides
+
+
+def shrink_translation(cfg, data_root: Path) -> list[str]:
+    """An image-to-image recipe on its dataset's layout written small: 16 px, narrow networks."""
+    narrow = ["model.generator.base_width=8", "model.discriminator.base_width=8", "data.num_workers=0"]
+    if cfg.data.name == "paired":
+        write_facades(data_root)
+        return [*narrow, f"data.root={data_root}", "data.resolution=16", "data.load_size=18",
+                "model.discriminator.receptive_field=16"]
+    if cfg.data.name == "unpaired":
+        write_horse2zebra(data_root)
+        return [*narrow, f"data.root={data_root}", "data.resolution=16", "data.load_size=18",
+                "model.discriminator.receptive_field=16", "model.generator.blocks=2"]
+    write_div2k(data_root)
+    return [*narrow, f"data.root={data_root / 'DIV2K_train_HR'}", f"data.eval_root={data_root / 'DIV2K_valid_HR'}",
+            "data.crop=16", "data.lr_size=4", "data.batch_size=2", "model.generator.blocks=2",
+            "trainer.sample_every=2"]
 
 
 def test_the_recipes_are_all_tested():

@@ -18,6 +18,12 @@ MODES = ("auto", "walk", "codes", "arithmetic")
 
 def interpolate(cfg: DictConfig) -> None:
     ckpt = required_checkpoint(cfg)
+    from gan_cli.inference.translation import checkpoint_task
+
+    task, name = checkpoint_task(ckpt)
+    if task != "generation":
+        raise UserError(f"ckpt={ckpt} holds model={name}, an image-to-image model ({task}) without a latent space, "
+                        f"so there is nothing to interpolate; translate images with gan-sample ckpt={ckpt} input=<image>.")
     if cfg.mode not in MODES:
         raise UserError(f"mode={cfg.mode} is not a gan-interp mode; use walk (between seeds), codes (InfoGAN "
                         f"codes), arithmetic (G(z_a - z_b + z_c)) or auto (codes for InfoGAN, else walk).")

@@ -12,16 +12,40 @@ from gan_cli.cli.wrapper import (
     whole_number,
 )
 from gan_cli.distributed.devices import resolve_device
+from gan_cli.errors import UserError
 from gan_cli.inference.sampling import sample_to_files
+from gan_cli.inference.translate_files import heldout_grid_to_file, translate_to_files
+from gan_cli.inference.translation import checkpoint_task
+from gan_cli.tasks import GENERATION
+
+SAMPLES, HELDOUT_EXAMPLES = 64, 8  # n's default: samples of a generator; held-out rows of a translation model
 
 
 def sample(cfg: DictConfig) -> None:
     ckpt = required_checkpoint(cfg)
-    n, seed = whole_number(cfg, "n", 1), whole_number(cfg, "seed")
+    n, seed = whole_number(cfg, "n", 1, optional=True), whole_number(cfg, "seed")
     nrow = whole_number(cfg, "nrow", 1, optional=True)
-    paths = sample_to_files(ckpt, n, seed, output_path(cfg), nrow, cfg.individual, cfg.ema,
+    task, name = checkpoint_task(ckpt)
+    if task != GENERATION:
+        return translate(cfg, ckpt, n or HELDOUT_EXAMPLES, seed)
+    if cfg.input is not None:
+        raise UserError(f"input={cfg.input} translates images, but {ckpt} holds model={name}, which generates "
+                        f"from noise: drop input= (or give an image-to-image checkpoint: pix2pix, cyclegan, srgan).")
+    paths = sample_to_files(ckpt, n or SAMPLES, seed, output_path(cfg), nrow, cfg.individual, cfg.ema,
                             resolve_device(cfg.device), label=cfg.label)
     more = f" and {len(paths) - 1} more file(s) in {paths[1].parent}" if len(paths) > 1 else ""
+    print(f"wrote {paths[0]}{more}")
+
+
+def translate(cfg: DictConfig, ckpt, n: int, seed: int) -> None:
+    """Image-to-image checkpoints: translate input= files, or show n held-out examples."""
+    device = resolve_device(cfg.device)
+    if cfg.input is None:
+        path = heldout_grid_to_file(ckpt, n, seed, output_path(cfg), cfg.direction, device, cfg.ema)
+        print(f"wrote {path} (held-out examples: input | output | target per row)")
+        return
+    paths = translate_to_files(ckpt, cfg.input, output_path(cfg), cfg.direction, device, cfg.ema)
+    more = f" and {len(paths) - 1} more in {paths[1].parent}" if len(paths) > 1 else ""
     print(f"wrote {paths[0]}{more}")
 
 

@@ -3,6 +3,8 @@
 `data.dataset` is a Hydra `_target_` to one factory in this package. A factory returns one of
   (images, labels) tensors     small sets held in memory (digits, mnist, fashion_mnist, cifar10)
   a torch Dataset              large sets streamed by DataLoader workers (celeba, folder)
+  an ImagePairs Dataset        image-to-image data, items (input, target), always streamed
+                               (digits_edges, paired, digits_printed, unpaired, photos, sr)
   a GaussianMixture2D          2D mode-collapse benchmarks (ring, grid)
 and build_batches() picks the batch source from that type and `data.in_memory`.
 """
@@ -24,12 +26,14 @@ from gan_cli.data.batches import (
     derived_seed,
 )
 from gan_cli.data.mixtures import GaussianMixture2D
+from gan_cli.data.pairs import ImagePairs
 from gan_cli.errors import UserError
 
 __all__ = [
     "NO_LABEL",
     "BatchSource",
     "GaussianMixture2D",
+    "ImagePairs",
     "InMemoryBatches",
     "MixtureBatches",
     "StreamingBatches",
@@ -50,7 +54,8 @@ def build_dataset(data_cfg):
         raise UserError(
             f"data.dataset is missing or has no _target_ (data.name={data_cfg.get('name')!r}): "
             "pick a dataset config with data=<name> (digits, ring, grid, mnist, fashion_mnist, "
-            "cifar10, celeba, folder), whose dataset._target_ names a factory in gan_cli.data."
+            "cifar10, celeba, folder; image-to-image: digits_edges, paired, digits_printed, "
+            "unpaired, photos, sr), whose dataset._target_ names a factory in gan_cli.data."
         )
     try:
         return hydra.utils.instantiate(dataset_cfg)
@@ -78,6 +83,8 @@ def build_batches(data_cfg, device, seed: int, rank: int = 0, world_size: int = 
         return MixtureBatches(data, batch_size, device, seed, rank, world_size)
 
     num_workers = int(data_cfg.get("num_workers", 2) or 0)
+    if isinstance(data, ImagePairs):
+        return _image_pair_batches(data, data_cfg, batch_size, device, seed, rank, world_size, num_workers)
     if isinstance(data, Dataset):
         in_memory = bool(data_cfg.get("in_memory", False))
         _check_enough_samples(data_cfg, len(data), batch_size, world_size)
@@ -98,6 +105,16 @@ def build_batches(data_cfg, device, seed: int, rank: int = 0, world_size: int = 
     return StreamingBatches(
         TensorDataset(images, labels), batch_size, device, seed, rank, world_size, num_workers
     )
+
+
+def _image_pair_batches(data, data_cfg, batch_size, device, seed, rank, world_size, num_workers):
+    """Image pairs are always streamed (data.in_memory does not apply): their items can be random
+    (jitter, crops, an unpaired partner), drawn afresh from each sample's seed."""
+    _check_enough_samples(data_cfg, len(data), batch_size, world_size)
+    source, target = data[0]
+    _check_shape(data_cfg, tuple(target.shape))
+    _check_shape(data_cfg, tuple(source.shape), key="input_shape")
+    return StreamingBatches(data, batch_size, device, seed, rank, world_size, num_workers)
 
 
 def build_mixture(data_cfg) -> GaussianMixture2D:
@@ -161,13 +178,19 @@ def _as_tensor_pair(data, data_cfg) -> tuple[torch.Tensor, torch.Tensor]:
     )
 
 
-def _check_shape(data_cfg, sample_shape: tuple[int, ...]) -> None:
-    """data.shape sizes the networks; it must describe what the dataset really produces."""
-    configured = data_cfg.get("shape")
+def _check_shape(data_cfg, sample_shape: tuple[int, ...], key: str = "shape") -> None:
+    """data.shape sizes the networks; it must describe what the dataset really produces.
+
+    For image pairs data.shape is the target's shape and data.input_shape the input's.
+    """
+    configured = data_cfg.get(key)
     if configured is not None and tuple(int(size) for size in configured) != tuple(sample_shape):
+        what, sizes = ("samples", "data.channels and data.resolution")
+        if key == "input_shape":
+            what, sizes = ("inputs", "data.input_channels and data.resolution (data.lr_size for super-resolution)")
         raise UserError(
-            f"data.shape={list(configured)} does not match the samples the dataset produces, "
-            f"{list(sample_shape)}: make data.shape, data.channels and data.resolution agree with "
+            f"data.{key}={list(configured)} does not match the {what} the dataset produces, "
+            f"{list(sample_shape)}: make data.{key}, {sizes} agree with "
             "the arguments under data.dataset (its resolution and channels)."
         )
 

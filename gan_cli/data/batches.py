@@ -1,13 +1,16 @@
 """Batch sources: where the training loop draws real data from, resumable to the exact batch.
 
 Every source has `next() -> (x, y)` on the training device (x float (B, *shape), y long (B,), -1
-where there are no labels) and `state_dict()` / `load_state_dict()`, whose state holds only ints,
-strings and tensors, so it round-trips through torch.save and torch.load(weights_only=True).
+where there are no labels, or for image-to-image data y float (B, *target_shape), the target
+images) and `state_dict()` / `load_state_dict()`, whose state holds only ints, strings and
+tensors, so it round-trips through torch.save and torch.load(weights_only=True).
 
 Order depends only on (seed, epoch, rank, world_size), never on the global torch RNG, so the
 training loop's noise draws and the data order cannot disturb each other, and a resumed run sees
-the same batches as an uninterrupted one. Under DDP every rank draws its own shard or stream of
-batch_size samples; the global batch is batch_size * world_size.
+the same batches as an uninterrupted one. A dataset whose items are random (takes_sample_seed:
+jitter, random crops) is indexed by (index, sample_seed) keys, the seed derived from (seed, epoch,
+rank, position in the epoch), so its random draws resume exactly too. Under DDP every rank draws
+its own shard or stream of batch_size samples; the global batch is batch_size * world_size.
 """
 
 from __future__ import annotations
@@ -134,15 +137,24 @@ class InMemoryBatches:
         )
 
 
-class ResumableShardSampler(Sampler[int]):
+def sample_seed(seed: int, epoch: int, rank: int, position: int) -> int:
+    """The seed of the random draws (jitter, crops) of the sample at `position` of a rank's epoch."""
+    return derived_seed("sample", seed, epoch, rank, position)
+
+
+class ResumableShardSampler(Sampler):
     """Sample indices of one rank for one epoch, starting at any position inside the epoch.
 
     Starting at an offset lets a resumed run skip the samples already consumed without loading
-    them. Call set_position() before each iter(DataLoader).
+    them. Call set_position() before each iter(DataLoader). With sample_seeds it yields
+    (index, sample_seed) keys instead, for datasets whose items are random.
     """
 
-    def __init__(self, num_samples: int, seed: int, rank: int = 0, world_size: int = 1):
+    def __init__(
+        self, num_samples: int, seed: int, rank: int = 0, world_size: int = 1, sample_seeds: bool = False
+    ):
         self.num_samples, self.seed, self.rank, self.world_size = num_samples, seed, rank, world_size
+        self.sample_seeds = sample_seeds
         self.epoch = 0
         self.start = 0
 
@@ -151,14 +163,26 @@ class ResumableShardSampler(Sampler[int]):
 
     def __iter__(self):
         shard = rank_shard(self.num_samples, self.seed, self.epoch, self.rank, self.world_size)
-        return iter(shard[self.start :].tolist())
+        indices = shard[self.start :].tolist()
+        if not self.sample_seeds:
+            return iter(indices)
+        epoch, start = self.epoch, self.start
+        return (
+            (index, sample_seed(self.seed, epoch, self.rank, start + offset))
+            for offset, index in enumerate(indices)
+        )
 
     def __len__(self) -> int:
         return max(0, self.num_samples // self.world_size - self.start)
 
 
 class StreamingBatches:
-    """A DataLoader with workers over a Dataset too large (or too slow to decode) to preload."""
+    """A DataLoader with workers over a Dataset too large (or too slow to decode) to preload.
+
+    A dataset with `takes_sample_seed` gets (index, sample_seed) keys, so its random items are
+    the same after a resume. The second part of a batch stays float when it is (target images)
+    and becomes long when it is integer labels.
+    """
 
     kind = "streaming"
 
@@ -182,10 +206,16 @@ class StreamingBatches:
             raise ValueError(
                 f"{len(dataset)} samples make no batch of {batch_size} on each of {world_size} ranks"
             )
-        self.sample_shape = tuple(dataset[0][0].shape)
+        first = dataset[0]
+        first, second = first[0], (first[1] if len(first) > 1 else None)
+        self.sample_shape = tuple(first.shape)
+        # Image-to-image data: the second part of an item is the target image.
+        is_image = isinstance(second, torch.Tensor) and second.is_floating_point()
+        self.target_shape = tuple(second.shape) if is_image else None
         if pin_memory is None:
             pin_memory = self.device.type == "cuda"
-        self.sampler = ResumableShardSampler(len(dataset), seed, rank, world_size)
+        takes_sample_seed = bool(getattr(dataset, "takes_sample_seed", False))
+        self.sampler = ResumableShardSampler(len(dataset), seed, rank, world_size, takes_sample_seed)
         self.loader = DataLoader(
             dataset,
             batch_size=batch_size,
@@ -195,6 +225,9 @@ class StreamingBatches:
             drop_last=True,
             # Workers survive epoch boundaries instead of being forked again every epoch.
             persistent_workers=num_workers > 0,
+            # Each new iterator draws its workers' base seed from this generator: from the global RNG
+            # it would shift the training's own draws (dropout) whenever an epoch or a resume starts one.
+            generator=torch.Generator().manual_seed(derived_seed("loader", seed, rank)),
         )
         self.epoch = 0
         self.batch_in_epoch = 0
@@ -213,8 +246,10 @@ class StreamingBatches:
         images, labels = next(self._batches)
         self.batch_in_epoch += 1
         images = images.to(self.device, non_blocking=True)
-        labels = torch.as_tensor(labels).to(self.device, torch.long, non_blocking=True)
-        return images, labels
+        labels = torch.as_tensor(labels)
+        # Target images of image-to-image data stay float; class labels become long.
+        dtype = labels.dtype if labels.is_floating_point() else torch.long
+        return images, labels.to(self.device, dtype, non_blocking=True)
 
     def state_dict(self) -> dict:
         return {"kind": self.kind, "epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch}
@@ -226,8 +261,9 @@ class StreamingBatches:
         self._batches = None
 
     def describe(self) -> str:
+        targets = f" (targets {list(self.target_shape)})" if self.target_shape else ""
         return (
-            f"{self.num_samples} samples of shape {list(self.sample_shape)} streamed by "
+            f"{self.num_samples} samples of shape {list(self.sample_shape)}{targets} streamed by "
             f"{self.loader.num_workers} worker(s) to {self.device}, {self.batches_per_epoch} "
             f"batches of {self.batch_size} per epoch on each of {self.world_size} rank(s)"
         )

@@ -11,8 +11,10 @@ from omegaconf import DictConfig, open_dict
 
 from gan_cli.eval.evaluate import VALUES, Evaluator
 from gan_cli.inference.loading import load_generator
+from gan_cli.inference.translation import checkpoint_task
 from gan_cli.runs.config import stored_config
 from gan_cli.runs.files import write_json_atomic
+from gan_cli.tasks import GENERATION
 
 # gan-eval keys that replace the run's eval settings when given.
 EVAL_KEYS = ("metrics", "feature_extractor", "weights", "download", "num_samples", "num_real", "seed",
@@ -44,6 +46,8 @@ def default_output(ckpt) -> Path:
 
 def evaluate_checkpoint(ckpt, options, device="cpu") -> tuple[dict, Path]:
     """Evaluate a checkpoint; write and return the report {checkpoint, step, values, metrics}."""
+    if checkpoint_task(ckpt)[0] != GENERATION:
+        return evaluate_translation(ckpt, options, device)
     generator, checkpoint = load_generator(ckpt, use_ema=bool(options.get("ema", True)), device=device)
     cfg = evaluation_config(checkpoint, options, ckpt)
     evaluator = Evaluator(cfg, device)
@@ -67,8 +71,37 @@ def evaluate_checkpoint(ckpt, options, device="cpu") -> tuple[dict, Path]:
     return report, out
 
 
+def evaluate_translation(ckpt, options, device="cpu") -> tuple[dict, Path]:
+    """An image-to-image checkpoint's report: its metrics on the held-out split, and the reference
+    on the same protocol (bicubic upscaling for super-resolution; real targets where it applies)."""
+    from gan_cli.eval.translation import VALUES as TRANSLATION_VALUES
+    from gan_cli.eval.translation import TranslationEvaluator
+    from gan_cli.inference.translation import Translator
+
+    translator, checkpoint, _ = Translator.from_checkpoint(ckpt, device, bool(options.get("ema", True)))
+    cfg = evaluation_config(checkpoint, options, ckpt)
+    evaluator = TranslationEvaluator(cfg, device)
+    values = evaluator(translator)
+    reference_name, reference = evaluator.reference_values()
+    report = {
+        "checkpoint": str(Path(ckpt).resolve()),
+        "step": checkpoint.get("step"),
+        "generator": "ema" if options.get("ema", True) and checkpoint.get("ema") is not None else "raw",
+        "values": values,
+        "reference": reference_name,
+        "reference_values": reference,
+        "metrics": {metric: {"values": {name: values[name] for name in TRANSLATION_VALUES[metric] if name in values},
+                             "protocol": evaluator.metric_protocol(metric)}
+                    for metric in evaluator.settings.metrics},
+    }
+    out = write_json_atomic(Path(options.get("out") or default_output(ckpt)), report)
+    return report, out
+
+
 def summary(protocol: dict) -> str:
     """One line of the protocol shared by the metrics."""
+    if "num_inputs" in protocol:  # image-to-image models
+        return f"{protocol['protocol']}: {protocol['num_inputs']} inputs of {protocol['dataset']} {protocol['split']}"
     if "feature_extractor" not in protocol:  # 2-D mixtures
         return (f"{protocol['protocol']}: {protocol['num_generated']} samples, {protocol['num_modes']} modes, "
                 f"high quality within {protocol['high_quality_radius']}, seed {protocol['seed']}")
@@ -93,8 +126,9 @@ def print_report(report: dict, out: Path) -> None:
             shown = line
         extra = protocol.get(metric)
         detail = "" if extra is None else f"  [{json.dumps(extra, ensure_ascii=False) if isinstance(extra, dict) else extra}]"
-        real = report.get("real_data") or {}
-        values = ", ".join(f"{name} {format_value(value)}" + (f" (real data: {format_value(real[name])})"
+        real = report.get("real_data") or report.get("reference_values") or {}
+        label = report.get("reference") or "real data"
+        values = ", ".join(f"{name} {format_value(value)}" + (f" ({label}: {format_value(real[name])})"
                                                                if name in real else "")
                            for name, value in entry["values"].items())
         print(f"  {metric:8s} {values}{detail}")

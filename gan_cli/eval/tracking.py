@@ -21,6 +21,16 @@ from gan_cli.eval.evaluate import Evaluator
 from gan_cli.runs.files import write_json_atomic
 from gan_cli.runs.metrics import is_better
 from gan_cli.runs.paths import RunPaths
+from gan_cli.tasks import is_translation
+
+
+def build_evaluator(cfg, device):
+    """The evaluator of the run's task: samples of a generator, or translations of held-out images."""
+    if is_translation(cfg):
+        from gan_cli.eval.translation import TranslationEvaluator
+
+        return TranslationEvaluator(cfg, device)
+    return Evaluator(cfg, device)
 
 
 class EvalTracker:
@@ -29,7 +39,7 @@ class EvalTracker:
         self.enabled = enabled
         self.device = device
         # Building the evaluator loads the extractor and the real statistics: errors surface before step 1.
-        self.evaluator = Evaluator(cfg, device) if enabled else None
+        self.evaluator = build_evaluator(cfg, device) if enabled else None
         self.best_metric = self.evaluator.settings.best_metric if enabled else None
         self.best: dict | None = None      # {"step": N, "<best_metric>": value}
         self.history: list[dict] = []
@@ -44,7 +54,7 @@ class EvalTracker:
             self.history = list(state.get("history") or [])
 
     def evaluate(self, step: int, generator) -> bool:
-        """Evaluate `generator` at `step` (on rank 0); every rank learns whether best_metric improved."""
+        """Evaluate `generator` (a Translator for image-to-image models) at `step` (on rank 0); every rank learns whether best_metric improved."""
         improved = False
         if self.enabled:
             values = self.evaluator(generator)

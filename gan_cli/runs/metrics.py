@@ -29,6 +29,10 @@ METRIC_DIRECTIONS = {
     "modes": HIGHER,
     "high_quality": HIGHER,
     "reverse_kl": LOWER,
+    "psnr": HIGHER,
+    "ssim": HIGHER,
+    "l1": LOWER,
+    "label_accuracy": HIGHER,
 }
 
 

@@ -4,7 +4,7 @@
       .hydra/config.yaml          the composed config (Hydra)
       train.log                   log lines (Hydra's job log)
       events.out.tfevents.*       TensorBoard scalars, images, HPARAMS
-      samples/step_0000250.png    sample grids of the fixed noise
+      samples/step_0000250.png    sample grids of the fixed noise (image-to-image: held-out input | output | target)
       checkpoints/step_0000500.pt the newest trainer.keep_checkpoints step checkpoints
       checkpoints/last.pt         the newest checkpoint (a hard link to its step file)
       checkpoints/best.pt         the best evaluation so far (eval.every)
@@ -90,8 +90,10 @@ class RunPaths:
     def samples(self) -> Path:
         return self.root / SAMPLES
 
-    def sample_grid(self, step: int) -> Path:
-        return self.samples / f"{step_file_name(step)}.png"
+    def sample_grid(self, step: int, direction: str = "AtoB") -> Path:
+        """The grid of a step (a CycleGAN's B->A grid: step_N_BtoA.png)."""
+        suffix = "" if direction == "AtoB" else f"_{direction}"
+        return self.samples / f"{step_file_name(step)}{suffix}.png"
 
     @property
     def status(self) -> Path:

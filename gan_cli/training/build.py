@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 
 from gan_cli import distributed
 from gan_cli.data import build_batches
 from gan_cli.errors import UserError
 from gan_cli.inference.latents import LatentLayout
+from gan_cli.tasks import is_translation
 from gan_cli.training.ema import make_ema
 from gan_cli.training.execution import Execution
 from gan_cli.training.latents import LatentSampler
@@ -18,24 +20,50 @@ from gan_cli.training.stats import RunningStats
 OBJECTIVE_PREFIX = "gan_cli.training.objectives."
 
 
+# The networks a model config may define, by checkpoint key. CycleGAN has all four (generator =
+# A->B, generator_ba = B->A, discriminator judges B, discriminator_a judges A); the others two.
+NETWORK_KEYS = ("generator", "generator_ba", "discriminator", "discriminator_a")
+
+
 def build_state(cfg, execution: Execution) -> TrainingState:
-    """The networks, optimizers, scalers, EMA, latent stream and batch source that `cfg` describes."""
+    """The networks, optimizers, scalers, EMA, latent stream and batch source that `cfg` describes.
+
+    One optimizer per side: g_optimizer over every generator's parameters, d_optimizer over every
+    discriminator's (CycleGAN's two generators share one Adam, as in the paper)."""
     rank, world_size = distributed.rank(), distributed.world_size()
     batches = build_batches(cfg.data, device=execution.device, seed=cfg.trainer.seed, rank=rank,
                             world_size=world_size)
-    generator = execution.place(instantiate(cfg.model.generator))
-    discriminator = execution.place(instantiate(cfg.model.discriminator))
-    layout = LatentLayout.from_config(cfg)
+    networks = {key: execution.place(build_network(cfg.model[key])) for key in NETWORK_KEYS
+                if cfg.model.get(key) is not None}
+    side = {prefix: [p for key, net in networks.items() if key.startswith(prefix) for p in net.parameters()]
+            for prefix in ("generator", "discriminator")}
+    if cfg.model.ema_decay and "generator_ba" in networks:
+        raise UserError(f"model.ema_decay={cfg.model.ema_decay} is not available for model={cfg.model.name}, "
+                        f"whose two generators translate both ways; set model.ema_decay=null.")
+    generator = networks["generator"]
+    latents = None
+    if not is_translation(cfg):
+        latents = LatentSampler(LatentLayout.from_config(cfg), cfg.trainer.seed, execution.device, rank, world_size)
     return TrainingState(
-        networks={"generator": generator, "discriminator": discriminator},
-        optimizers={"g_optimizer": instantiate(cfg.optim.generator)(generator.parameters()),
-                    "d_optimizer": instantiate(cfg.optim.discriminator)(discriminator.parameters())},
+        networks=networks,
+        optimizers={"g_optimizer": instantiate(cfg.optim.generator)(side["generator"]),
+                    "d_optimizer": instantiate(cfg.optim.discriminator)(side["discriminator"])},
         scalers={"g_scaler": execution.make_scaler(), "d_scaler": execution.make_scaler()},
         batches=batches,
-        latents=LatentSampler(layout, cfg.trainer.seed, execution.device, rank, world_size),
+        latents=latents,
         ema=make_ema(generator) if cfg.model.ema_decay else None,
         ema_decay=cfg.model.ema_decay or 0.0,
     )
+
+
+def build_network(node):
+    """A network from its config; a UserError from its constructor (a bad setting) comes out as itself."""
+    try:
+        return instantiate(node)
+    except InstantiationException as error:
+        if isinstance(error.__cause__, UserError):
+            raise error.__cause__ from None
+        raise
 
 
 def build_objective(cfg, state: TrainingState, execution: Execution, stats: RunningStats) -> Objective:

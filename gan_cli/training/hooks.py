@@ -12,7 +12,14 @@ from omegaconf import OmegaConf
 
 from gan_cli import distributed
 from gan_cli.data import real_samples
+from gan_cli.inference.translation import (
+    Translator,
+    comparison,
+    heldout_pairs,
+    preview_indices,
+)
 from gan_cli.runs.checkpoints import FORMAT, CheckpointWriter
+from gan_cli.tasks import is_translation
 from gan_cli.training.loop import FiniteGuard, Hook
 from gan_cli.training.run_log import RunLog
 from gan_cli.training.state import TrainingState
@@ -20,7 +27,11 @@ from gan_cli.training.stats import RunningStats
 
 # Logged values shown on the progress line, with their short names.
 PROGRESS_VALUES = (("loss/d", "d_loss"), ("loss/g", "g_loss"), ("D/real", "D(x)"), ("D/fake", "D(G(z))"),
-                   ("loss/gradient_penalty", "gp"), ("wasserstein_estimate", "W"))
+                   ("loss/gradient_penalty", "gp"), ("wasserstein_estimate", "W"), ("loss/l1", "l1"),
+                   ("loss/cycle_a", "cycle_a"), ("loss/cycle_b", "cycle_b"), ("loss/pixel", "pixel"),
+                   ("loss/content", "content"))
+# Held-out examples in an image-to-image model's comparison grid.
+PREVIEW_EXAMPLES = 8
 
 
 class LogHook:
@@ -79,6 +90,26 @@ class SampleHook:
         self.run_log.samples(fake, step, self.real_preview, rows=self.rows)
 
 
+class ComparisonHook:
+    """Held-out examples through the image-to-image generator(s): rows of input | output | target
+    (super-resolution: bicubic | output | original; CycleGAN: input | translation | cycle, both ways)."""
+
+    def __init__(self, state: TrainingState, run_log: RunLog, cfg):
+        self.run_log = run_log
+        self.translator = Translator.from_state(state, cfg)
+        self.pairs = heldout_pairs(cfg.data) if distributed.is_main() else None
+        count = min(cfg.trainer.num_fixed_samples, PREVIEW_EXAMPLES)
+        self.indices = preview_indices(len(self.pairs), count, cfg.trainer.seed) if self.pairs is not None else []
+        self.crop = cfg.data.get("crop")
+
+    def __call__(self, step: int) -> None:
+        if not distributed.is_main():
+            return
+        for direction in self.translator.networks:
+            rows = comparison(self.translator, self.pairs, self.indices, direction, self.crop)
+            self.run_log.comparison(rows, step, direction)
+
+
 class CheckpointHook:
     """checkpoints/step_*.pt and last.pt (every rank gathers its state; rank 0 writes)."""
 
@@ -112,11 +143,12 @@ class CheckpointHook:
 class EvalHook:
     """Sample-quality metrics (eval.every); checkpoints/best.pt when the best metric improves."""
 
-    def __init__(self, tracker, state: TrainingState, run_log: RunLog, checkpoints: CheckpointHook | None):
+    def __init__(self, tracker, state: TrainingState, run_log: RunLog, checkpoints: CheckpointHook | None, cfg):
         self.tracker, self.state, self.run_log, self.checkpoints = tracker, state, run_log, checkpoints
+        self.translator = Translator.from_state(state, cfg) if is_translation(cfg) else None
 
     def __call__(self, step: int) -> None:
-        improved = self.tracker.evaluate(step, self.state.sampler)
+        improved = self.tracker.evaluate(step, self.translator or self.state.sampler)
         if distributed.is_main():
             values = self.tracker.latest
             self.run_log.scalars({f"eval/{name}": value for name, value in values.items()}, step)
@@ -139,11 +171,11 @@ def run_hooks(cfg, state: TrainingState, images_per_step: int, stats: RunningSta
     """The hooks of a gan-train run, with the intervals of cfg.trainer (and cfg.eval.every)."""
     trainer = cfg.trainer
     log = LogHook(state, stats, run_log, images_per_step, trainer.steps)
-    hooks = [Hook(trainer.log_every, log, needs_finite=True),
-             Hook(trainer.sample_every, SampleHook(state, run_log, cfg, device))]
+    preview = ComparisonHook(state, run_log, cfg) if is_translation(cfg) else SampleHook(state, run_log, cfg, device)
+    hooks = [Hook(trainer.log_every, log, needs_finite=True), Hook(trainer.sample_every, preview)]
     checkpoints = CheckpointHook(state, cfg, run_dir) if trainer.save_checkpoints else None
     if tracker is not None:
-        hooks.append(Hook(cfg.eval.every, EvalHook(tracker, state, run_log, checkpoints)))
+        hooks.append(Hook(cfg.eval.every, EvalHook(tracker, state, run_log, checkpoints, cfg)))
     if checkpoints is not None:
         hooks.append(Hook(trainer.checkpoint_every, checkpoints, on_stop=True, needs_finite_weights=True))
     guard = FiniteGuard(state, device, checkpoints.last_good if checkpoints else lambda: cfg.resume)

@@ -49,6 +49,16 @@ class RunLog:
             grid.save(path)
             self.writer.add_image("samples/fixed_noise", np.asarray(grid.convert("RGB")), step, dataformats="HWC")
 
+    def comparison(self, rows: torch.Tensor, step: int, direction: str = "AtoB") -> None:
+        """An image-to-image model's grid (three images per row) to TensorBoard and a PNG."""
+        if not self.writer:
+            return
+        path = RunPaths(self.run_dir).sample_grid(step, direction)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        grid = images.grid_image(rows, nrow=3)
+        grid.save(path)
+        self.writer.add_image(f"samples/{direction}", np.asarray(grid.convert("RGB")), step, dataformats="HWC")
+
     def info(self, message: str) -> None:
         if self.enabled:
             log.info(message)

@@ -8,6 +8,7 @@ import torch.nn as nn
 from omegaconf import OmegaConf
 
 from gan_cli.errors import UserError
+from gan_cli.tasks import GENERATION, check_task
 
 
 def _positive_int(value, key: str) -> None:
@@ -17,12 +18,14 @@ def _positive_int(value, key: str) -> None:
 
 def check_run_config(cfg) -> None:
     """Every value a run reads that can be wrong on its own, named before any work is done."""
+    task = check_task(cfg)  # first: a model's config may not resolve on data of another task
     check_finite_numbers(OmegaConf.to_container(cfg, resolve=True, throw_on_missing=False))
     check_trainer(cfg)
     for key, value in (("trainer.seed", cfg.trainer.seed), ("eval.seed", cfg.eval.seed)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise UserError(f"{key}={value!r} must be a whole number of 0 or more (the same seed gives the same run).")
-    _positive_int(cfg.model.latent_dim, "model.latent_dim")
+    if task == GENERATION:
+        _positive_int(cfg.model.latent_dim, "model.latent_dim")
     decay = cfg.model.ema_decay
     if decay is not None and (isinstance(decay, bool) or not isinstance(decay, (int, float)) or not 0 <= decay < 1):
         raise UserError(f"model.ema_decay={decay!r} must be a number in [0, 1) (e.g. 0.999: the EMA generator "
@@ -33,6 +36,13 @@ def check_run_config(cfg) -> None:
     timeout = cfg.trainer.ddp_timeout_s
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
         raise UserError(f"trainer.ddp_timeout_s={timeout!r} must be a positive number of seconds.")
+
+
+def check_weight(value, key: str) -> float:
+    """A loss term's weight: a finite number of 0 or more (0 turns the term off)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        raise UserError(f"{key}={value!r} must be a number of 0 or more (the weight of its loss term; 0 turns it off).")
+    return float(value)
 
 
 def check_finite_numbers(values, prefix: str = "") -> None:

@@ -1,0 +1,90 @@
+"""gan-sample for image-to-image models: translate (or upscale) the user's image files, or show the
+held-out split as rows of input | output | target."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from PIL import Image
+from torchvision.transforms.functional import pil_to_tensor
+
+from gan_cli.data.folder import IMAGE_SUFFIXES, UNREADABLE, find_images
+from gan_cli.data.transforms import resize_crop_to_signed
+from gan_cli.errors import UserError
+from gan_cli.inference import images
+from gan_cli.inference.translation import (
+    DIRECTIONS,
+    Translator,
+    comparison,
+    heldout_pairs,
+    preview_indices,
+)
+from gan_cli.runs.paths import RunPaths
+from gan_cli.tasks import SUPER_RESOLUTION
+
+_MODES = {1: "L", 3: "RGB"}
+
+
+def input_files(value) -> list[Path]:
+    """The image files `input=` names: one file, or every image under a folder (sorted, any depth)."""
+    path = Path(str(value)).expanduser()
+    if path.is_dir():
+        files = find_images(path)
+        if not files:
+            raise UserError(f"input={value} is a folder without images (nothing under it ends in "
+                            f"{', '.join(sorted(IMAGE_SUFFIXES))}); point input= at an image or a folder of images.")
+        return files
+    if not path.is_file():
+        raise UserError(f"input={value} does not exist: point input= at an image file or a folder of images.")
+    return [path]
+
+
+def read_image(path: Path, channels: int, resolution: int | None) -> torch.Tensor:
+    """One file as the model's input (C, H, W) in [-1, 1]; resized and centre-cropped unless resolution is None."""
+    try:
+        with Image.open(path) as image:
+            pixels = image.convert(_MODES[channels])
+    except UNREADABLE as error:
+        raise UserError(f"input={path} is not an image gan-sample can read ({type(error).__name__}: {error}); give "
+                        f"an image file ({', '.join(sorted(IMAGE_SUFFIXES))}) or a folder of them.") from None
+    if resolution is None:
+        return pil_to_tensor(pixels).float() / 127.5 - 1
+    return resize_crop_to_signed(resolution, channels)(pixels)
+
+
+def _check_direction(translator: Translator, direction: str) -> str:
+    direction = str(direction)
+    if direction not in DIRECTIONS:
+        raise UserError(f"direction={direction!r} is not a direction; use AtoB or BtoA (CycleGAN models only).")
+    translator.network(direction)
+    return direction
+
+
+def translate_to_files(ckpt, input, out=None, direction="AtoB", device="cpu", ema=True) -> list[Path]:
+    """Translate every image `input` names; write <out>/<name>.png (out: a folder, or a .png for one image)."""
+    translator, checkpoint, config = Translator.from_checkpoint(ckpt, device, ema)
+    direction = _check_direction(translator, direction)
+    files = input_files(input)
+    channels = int(config.data.input_channels if direction == "AtoB" else config.data.channels)
+    resolution = None if translator.task == SUPER_RESOLUTION else int(config.data.resolution)
+    out = Path(out) if out else RunPaths.of_checkpoint(ckpt).samples / f"translated_{direction}"
+    single = len(files) == 1 and out.suffix.lower() in (".png", ".jpg", ".jpeg")
+    written = []
+    for path in files:
+        output = translator(read_image(path, channels, resolution).unsqueeze(0), direction)
+        target = out if single else out / f"{path.stem}.png"
+        written.append(images.save_grid(output, target, nrow=1))
+    return written
+
+
+def heldout_grid_to_file(ckpt, n=8, seed=0, out=None, direction="AtoB", device="cpu", ema=True) -> Path:
+    """n held-out examples (chosen by seed) as rows of input | output | target in one PNG."""
+    translator, checkpoint, config = Translator.from_checkpoint(ckpt, device, ema)
+    direction = _check_direction(translator, direction)
+    pairs = heldout_pairs(config.data)
+    rows = comparison(translator, pairs, preview_indices(len(pairs), n, seed), direction, config.data.get("crop"))
+    out = Path(out) if out else RunPaths.of_checkpoint(ckpt).samples / f"heldout_{direction}_seed{seed}_n{n}.png"
+    if out.suffix.lower() not in (".png", ".jpg", ".jpeg"):
+        raise UserError(f"out={out} must end in .png or .jpg (the grid image); with input= it may be a folder.")
+    return images.save_grid(rows, out, nrow=3)

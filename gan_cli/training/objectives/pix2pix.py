@@ -1,0 +1,89 @@
+"""pix2pix (Isola et al. 2017): G learns to translate an input image into its target, judged by a
+conditional PatchGAN D that sees (input, image) pairs, plus an L1 term that pulls G towards the
+target at low frequencies while D judges the high ones.
+
+    D: loss(D(x, y), D(x, G(x))) / 2          (halved, as the paper slows D down)
+    G: adversarial_weight * loss_G(D(x, G(x))) + l1_weight * |G(x) - y|_1
+
+One step is D's update, then G's, on the same batch of pairs (x, y). adversarial_weight=0 trains
+the L1-only generator of the paper's ablation (D is then not trained at all).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from gan_cli.training.ema import update_ema
+from gan_cli.training.execution import Execution
+from gan_cli.training.objectives import Phase
+from gan_cli.training.objectives.updates import (
+    adversarial_loss,
+    apply_update,
+    report_discriminator,
+    requires_grad,
+)
+from gan_cli.training.state import TrainingState
+from gan_cli.training.stats import RunningStats
+from gan_cli.training.validation import check_weight
+
+
+class Pix2PixObjective:
+    def __init__(self, state: TrainingState, execution: Execution, loss, stats: RunningStats,
+                 l1_weight: float = 100.0, adversarial_weight: float = 1.0):
+        self.state, self.execution, self.loss, self.stats = state, execution, loss, stats
+        self.l1_weight, self.adversarial_weight = l1_weight, adversarial_weight
+        self.g_train = execution.for_training(state.generator)
+        self.d_train = execution.for_training(state.discriminator)
+        self.images_per_step = state.batches.batch_size
+        self.batch = None  # the pairs of this step: D's update draws them, G's reuses them
+        self.description = f"loss={loss.name} x {adversarial_weight:g} + L1 x {l1_weight:g}"
+
+    def phases(self) -> list[Phase]:
+        phases = [Phase("G", 1, self.g_step)]
+        return ([Phase("D", 1, self.d_step)] if self.adversarial_weight else [Phase("data", 1, self.draw)]) + phases
+
+    def draw(self, index: int) -> torch.Tensor:
+        inputs, targets = self.state.batches.next()
+        self.batch = (self.execution.layout(inputs), self.execution.layout(targets))
+        return torch.zeros((), device=inputs.device)
+
+    def d_step(self, index: int) -> torch.Tensor:
+        self.draw(index)
+        inputs, targets = self.batch
+        state = self.state
+        with torch.no_grad(), self.execution.autocast():
+            fake = self.execution.layout(state.generator(inputs))
+        with self.execution.autocast():
+            real_logits = self.d_train(targets, inputs).float()
+            fake_logits = self.d_train(fake, inputs).float()
+            d_loss = 0.5 * self.loss.d_loss(real_logits, fake_logits)
+        apply_update(state.d_optimizer, state.scalers["d_scaler"], d_loss)
+        report_discriminator(self.stats, self.loss, d_loss, real_logits, fake_logits)
+        return d_loss
+
+    def g_step(self, index: int) -> torch.Tensor:
+        inputs, targets = self.batch
+        state = self.state
+        requires_grad([state.discriminator], False)
+        with self.execution.autocast():
+            fake = self.execution.layout(self.g_train(inputs))
+            l1 = (fake.float() - targets.float()).abs().mean()
+            total = self.l1_weight * l1
+            if self.adversarial_weight:
+                g_adversarial = self.loss.g_loss(state.discriminator(fake, inputs).float())
+                total = total + self.adversarial_weight * g_adversarial
+                self.stats.add("loss/g_adversarial", g_adversarial)
+        apply_update(state.g_optimizer, state.scalers["g_scaler"], total)
+        requires_grad([state.discriminator], True)
+        if state.ema is not None:
+            update_ema(state.ema, state.generator, state.ema_decay)
+        self.stats.add("loss/l1", l1)
+        self.stats.add("loss/g", total)
+        return total
+
+
+def from_config(cfg, state: TrainingState, execution: Execution, stats: RunningStats) -> Pix2PixObjective:
+    model = cfg.model
+    return Pix2PixObjective(state, execution, adversarial_loss(cfg.loss), stats,
+                            l1_weight=check_weight(model.l1_weight, "model.l1_weight"),
+                            adversarial_weight=check_weight(model.adversarial_weight, "model.adversarial_weight"))

@@ -1,0 +1,37 @@
+"""The few lines every objective's update ends with, and the loss config's adversarial part."""
+
+from __future__ import annotations
+
+import torch
+from hydra.utils import instantiate
+from omegaconf import OmegaConf
+
+# Keys of the loss node that are not the adversarial loss's own arguments (SRGAN's content loss).
+NON_ADVERSARIAL_KEYS = ("perceptual",)
+
+
+def apply_update(optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler, loss: torch.Tensor) -> None:
+    """Backward through the (possibly scaled) loss and one optimizer step."""
+    optimizer.zero_grad(set_to_none=True)
+    scaler.scale(loss).backward()
+    scaler.step(optimizer)
+    scaler.update()
+
+
+def report_discriminator(stats, loss, d_loss, real_logits, fake_logits) -> None:
+    """D's loss, and D(x) / D(G(x)) as probabilities when the loss reads logits as such."""
+    stats.add("loss/d", d_loss)
+    if loss.outputs_are_logits_of_probabilities:
+        stats.add("D/real", torch.sigmoid(real_logits))
+        stats.add("D/fake", torch.sigmoid(fake_logits))
+
+
+def adversarial_loss(loss_cfg):
+    """The GANLoss that `loss` configures, leaving out what belongs to other terms."""
+    node = OmegaConf.masked_copy(loss_cfg, [k for k in loss_cfg if k not in NON_ADVERSARIAL_KEYS])
+    return instantiate(node)
+
+
+def requires_grad(modules, flag: bool) -> None:
+    for module in modules:
+        module.requires_grad_(flag)
