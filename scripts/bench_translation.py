@@ -11,8 +11,9 @@ cyclegan  printed -> handwritten digits: the share of held-out printed digits wh
 pix2pix   edges -> digits with L1 + PatchGAN against the same generator trained with L1 only (the
           paper's ablation): L1, PSNR, SSIM, FID-digits and label accuracy on the held-out digits.
 
-Each run's step count is set from a short timed calibration so that training fills the budget;
-the figures are printed as one table and written to <out>/results.json with the settings used.
+Budgets are CPU minutes of this process, run on one thread (torch.set_num_threads(1)), so that other
+work on the machine does not change them: each run's step count is set from the CPU time of a short
+calibration; the figures are printed as one table and written to <out>/results.json with the settings.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import shutil
 import time
 from pathlib import Path
 
+import torch
 from hydra import compose, initialize_config_module
 
 from gan_cli.eval.translation import TranslationEvaluator
@@ -33,7 +35,7 @@ from gan_cli.training.run import train
 # What each part trains; sizes chosen so that a CPU budget of minutes makes thousands of updates.
 SETTINGS = {
     "sr": ["model=srgan", "model.pretrain_steps=1.0", "model.generator.base_width=32", "model.generator.blocks=8",
-           "optim.lr=5e-4", "data.batch_size=16"],
+           "model.generator.bicubic_skip=true", "optim.lr=5e-4", "data.batch_size=16"],
     "cyclegan": ["model=cyclegan", "model.generator.base_width=32", "model.discriminator.base_width=32",
                  "data.batch_size=8"],
     "pix2pix": ["model=pix2pix", "data.batch_size=16"],
@@ -50,9 +52,9 @@ def timed_steps(overrides, minutes: float, out: Path) -> int:
     """Steps that fill `minutes`, from the time of 10 steps after 3 of warm-up."""
     folder = out / "calibration"
     train(config([*overrides, "trainer.steps=3", "trainer.save_checkpoints=false"]), run_dir=folder)
-    started = time.perf_counter()
+    started = time.process_time()
     train(config([*overrides, "trainer.steps=10", "trainer.save_checkpoints=false"]), run_dir=folder)
-    per_step = (time.perf_counter() - started) / 10
+    per_step = (time.process_time() - started) / 10
     shutil.rmtree(folder, ignore_errors=True)
     return max(20, int(minutes * 60 / per_step))
 
@@ -60,16 +62,17 @@ def timed_steps(overrides, minutes: float, out: Path) -> int:
 def run(name: str, overrides, minutes: float, out: Path) -> dict:
     steps = timed_steps(overrides, minutes, out)
     cfg = config([*overrides, f"trainer.steps={steps}"])
-    started = time.perf_counter()
+    started, wall = time.process_time(), time.perf_counter()
     train(cfg, run_dir=out / name)
-    seconds = time.perf_counter() - started
+    seconds, wall = time.process_time() - started, time.perf_counter() - wall
     ckpt = out / name / "checkpoints" / "last.pt"
     translator, _, stored = Translator.from_checkpoint(ckpt)
     evaluator = TranslationEvaluator(stored)
     values = evaluator(translator)
     reference_name, reference = evaluator.reference_values()
-    print(f"{name}: {steps} steps in {seconds / 60:.1f} min: {values}; {reference_name}: {reference}", flush=True)
-    return {"steps": steps, "minutes": seconds / 60, "values": values, "reference": reference_name,
+    print(f"{name}: {steps} steps in {seconds / 60:.1f} CPU min ({wall / 60:.1f} min wall): {values}; "
+          f"{reference_name}: {reference}", flush=True)
+    return {"steps": steps, "minutes": seconds / 60, "wall_minutes": wall / 60, "values": values, "reference": reference_name,
             "reference_values": reference, "settings": [*COMMON, *overrides], "checkpoint": str(ckpt)}
 
 
@@ -94,9 +97,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--part", choices=["sr", "cyclegan", "pix2pix", "all"], default="all")
     parser.add_argument("--minutes", type=float, default=None,
-                        help="training budget per run (default: sr 10, cyclegan 15, pix2pix 5 per variant)")
+                        help="CPU minutes of training per run (default: sr 10, cyclegan 15, pix2pix 5 per variant)")
     parser.add_argument("--out", type=Path, default=Path("outputs/bench_translation"))
+    parser.add_argument("--threads", type=int, default=1, help="CPU threads of torch (the budgets count CPU time)")
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
     results = {}
     parts = ["sr", "cyclegan", "pix2pix"] if args.part == "all" else [args.part]
@@ -114,7 +119,7 @@ def main() -> None:
 
 
 def table(results: dict) -> str:
-    lines = ["| run | steps | minutes | values | reference |", "|---|---|---|---|---|"]
+    lines = ["| run | steps | CPU minutes | values | reference |", "|---|---|---|---|---|"]
     for name, result in results.items():
         for key, entry in (result.items() if name == "sr" else [(name, result)]):
             if "steps" not in entry:

@@ -20,6 +20,7 @@ from fixtures import (
     write_div2k,
     write_facades,
     write_horse2zebra,
+    write_image_folder,
     write_mnist,
 )
 from omegaconf import OmegaConf
@@ -234,7 +235,20 @@ PAPER_SETTINGS |= {
                     "model.adversarial_weight": 1e-3, "loss.perceptual.layer": "conv5_4", "optim.g_lr": 1e-4,
                     "model.generator.blocks": 16},
 }
-LOSS_OF_EXPERIMENT = {"pix2pix_facades": "BCELoss", "cyclegan_horse2zebra": "LeastSquaresLoss", "srgan_div2k": "BCELoss",
+PAPER_SETTINGS |= {
+    "stylegan2_ffhq256": {"model.name": "stylegan2", "data.name": "folder", "data.resolution": 256, "model.latent_dim": 512,
+                          "model.generator.mapping_layers": 8, "model.generator.mapping_lr_multiplier": 0.01,
+                          "regularizers.r1": 1.0, "regularizers.r1_interval": 16, "model.path_length_interval": 4,
+                          "model.mixing_prob": 0.9, "data.batch_size": 64},
+    "progan_celeba128": {"model.name": "progan", "data.name": "celeba", "data.resolution": 128,
+                         "model.images_per_phase": 800000, "regularizers.gradient_penalty": 10.0,
+                         "regularizers.drift": 0.001, "optim.g_lr": 1e-3, "optim.betas": [0.0, 0.99]},
+    "biggan_cifar10": {"model.name": "biggan", "data.name": "cifar10", "data.batch_size": 50, "trainer.n_critic": 4,
+                       "regularizers.orthogonal": 1e-4, "model.ema_decay": 0.9999, "model.generator.base_width": 64,
+                       "optim.betas": [0.0, 0.999]},
+}
+LOSS_OF_EXPERIMENT = {"stylegan2_ffhq256": "BCELoss", "progan_celeba128": "WassersteinLoss", "biggan_cifar10": "HingeLoss",
+                      "pix2pix_facades": "BCELoss", "cyclegan_horse2zebra": "LeastSquaresLoss", "srgan_div2k": "BCELoss",
                       "dcgan_celeba": "BCELoss", "wgan_gp_cifar10": "WassersteinLoss", "sngan_cifar10": "HingeLoss",
                       "gan_mnist": "BCELoss", "wgan_gp_grid": "WassersteinLoss"}
 
@@ -252,14 +266,22 @@ def shrink(cfg_name: str, data_root: Path) -> list[str]:
         write_cifar10(data_root)
     elif data == "mnist":
         write_mnist(data_root)
-    if data in ("celeba", "cifar10", "mnist"):
+    elif data == "folder":
+        write_image_folder(data_root, n=10)
+    if data in ("celeba", "cifar10", "mnist", "folder"):
         overrides += [f"data.root={data_root}", "data.num_workers=0", "data.batch_size=8"]
     else:
         overrides += ["data.batch_size=32"]
     if cfg.model.name == "gan":
         overrides += ["model.generator.hidden=[32,32]", "model.discriminator.hidden=[32,32]"]
+    elif cfg.model.name in ("stylegan2", "progan"):
+        overrides += ["data.resolution=16", "model.latent_dim=16", "model.generator.channel_base=128",
+                      "model.generator.channel_max=16", "model.discriminator.channel_base=128",
+                      "model.discriminator.channel_max=16"]
     else:
         overrides += ["data.resolution=16", "model.generator.base_width=8", "model.discriminator.base_width=8"]
+    if cfg.model.name == "biggan":
+        overrides += ["model.latent_dim=24"]  # 16x16: three chunks of z
     return overrides
 
 

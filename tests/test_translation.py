@@ -207,3 +207,10 @@ def test_cyclegan_trains_under_two_processes(tmp_path):
     assert checkpoint["world_size"] == 2 and checkpoint["step"] == 2
     assert checkpoint["ranks"][0]["weights_sha256"] == checkpoint["ranks"][1]["weights_sha256"]
     assert "2 process(es)" in result.stdout
+
+
+@pytest.mark.parametrize("model", ["pix2pix", "srgan"])
+def test_bfloat16_autocast_trains(model, tmp_path):
+    final = train(_cfg(model, "trainer.precision=bf16", "trainer.steps=3", "trainer.save_checkpoints=false"),
+                  run_dir=tmp_path)
+    assert final["step"] == 3 and math.isfinite(final["loss/g"])

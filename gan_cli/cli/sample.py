@@ -32,7 +32,8 @@ def sample(cfg: DictConfig) -> None:
         raise UserError(f"input={cfg.input} translates images, but {ckpt} holds model={name}, which generates "
                         f"from noise: drop input= (or give an image-to-image checkpoint: pix2pix, cyclegan, srgan).")
     paths = sample_to_files(ckpt, n or SAMPLES, seed, output_path(cfg), nrow, cfg.individual, cfg.ema,
-                            resolve_device(cfg.device), label=cfg.label)
+                            resolve_device(cfg.device), label=cfg.label,
+                            truncation=cfg.truncation)
     more = f" and {len(paths) - 1} more file(s) in {paths[1].parent}" if len(paths) > 1 else ""
     print(f"wrote {paths[0]}{more}")
 

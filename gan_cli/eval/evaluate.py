@@ -35,7 +35,7 @@ from gan_cli.runs.files import write_atomic
 
 log = logging.getLogger("gan_cli")
 
-IMAGE_METRICS = ("fid", "kid", "is", "pr", "classes")
+IMAGE_METRICS = ("fid", "kid", "is", "pr", "classes", "label_accuracy")
 MIXTURE_METRICS = ("modes",)
 # What each metric name puts in the result (metrics=[pr] gives precision and recall).
 VALUES = {
@@ -44,6 +44,7 @@ VALUES = {
     "is": ("is", "is_std"),
     "pr": ("precision", "recall"),
     "classes": ("class_coverage", "class_kl"),
+    "label_accuracy": ("label_accuracy",),
     "modes": ("modes", "high_quality", "reverse_kl"),
 }
 DEFAULT_NUM_REAL = 10000
@@ -75,7 +76,7 @@ def _get(eval_cfg, key, default):
     return default if value is None else value
 
 
-def resolve_settings(data_cfg, eval_cfg) -> Settings:
+def resolve_settings(data_cfg, eval_cfg, conditional: bool = False) -> Settings:
     """Concrete settings from the `eval` node for this data (auto -> the data's defaults)."""
     mixture = _is_mixture(data_cfg)
     extractor = _get(eval_cfg, "feature_extractor", "auto")
@@ -87,7 +88,8 @@ def resolve_settings(data_cfg, eval_cfg) -> Settings:
     if metrics == "auto":
         # Class coverage needs a classifier of the data's own classes: the digits CNN on digits.
         metrics = MIXTURE_METRICS if mixture else ("fid", "kid", "is", "pr") + (
-            ("classes",) if extractor == "digits_classifier" else ())
+            ("classes",) if extractor == "digits_classifier" else ()) + (
+            ("label_accuracy",) if extractor == "digits_classifier" and conditional else ())
     if isinstance(metrics, str):
         metrics = [metrics]
     metrics = tuple(str(m) for m in metrics)
@@ -98,6 +100,9 @@ def resolve_settings(data_cfg, eval_cfg) -> Settings:
         raise UserError(f"metrics={list(metrics)}: {', '.join(unknown) or 'an empty list'} cannot be computed on "
                         f"{kind} of data={data_cfg.name}; choose from {', '.join(allowed)} (or auto).")
 
+    if "label_accuracy" in metrics and not (conditional and extractor == "digits_classifier"):
+        raise UserError("metrics=label_accuracy (the share of samples the classifier reads as the asked class) needs "
+                        "a conditional model (cgan, acgan, projection, biggan) on data=digits; drop label_accuracy.")
     if "classes" in metrics and extractor != "digits_classifier":
         raise UserError("metrics=classes (class coverage) needs a classifier of the data's classes: use "
                         "eval.feature_extractor=digits_classifier on data=digits, or drop classes.")
@@ -146,11 +151,11 @@ class Evaluator:
 
     def __init__(self, cfg, device="cpu"):
         self.data_cfg = cfg.data
-        self.settings = resolve_settings(cfg.data, cfg.get("eval"))
-        eval_cfg = cfg.get("eval") or {}
-        self.device = torch.device(device)
         # Conditional generators get class-balanced labels; InfoGAN generators their codes.
         self.latent_layout = LatentLayout.from_config(cfg)
+        self.settings = resolve_settings(cfg.data, cfg.get("eval"), self.latent_layout.num_classes is not None)
+        eval_cfg = cfg.get("eval") or {}
+        self.device = torch.device(device)
         self.num_generated = len(self.latent_layout.grid(self.settings.num_samples, self.settings.seed)[0])
         self.mixture: GaussianMixture2D | None = None
         self.extractor = None
@@ -181,6 +186,7 @@ class Evaluator:
             "pr": {"k": self.settings.pr_k, "method": "k-NN manifolds (Kynkäänniemi et al. 2019, torch-fidelity)"},
             "is": {"splits": self.settings.is_splits, "logits": "the extractor's class logits"},
             "classes": "share of classes predicted at least once; KL(class histogram || uniform), nats",
+            "label_accuracy": "share of class-balanced conditional samples the classifier reads as the asked class",
             "library": _library_versions(),
         }
 
@@ -222,7 +228,7 @@ class Evaluator:
             generator.train(was_training)
         if self.mixture is not None:
             return mode_metrics(samples, self.mixture)
-        return self.image_metrics(samples)
+        return self.image_metrics(samples, labels)
 
     def real_data_values(self) -> tuple[dict[str, float], int]:
         """The same values with real data in place of generated samples, on the same protocol, and how
@@ -236,8 +242,8 @@ class Evaluator:
         count = min(self.num_generated, _dataset_size(self.data_cfg) // 2)
         return self.image_metrics(real_samples(self.data_cfg, count, seed=seed)), count
 
-    def image_metrics(self, samples: torch.Tensor) -> dict[str, float]:
-        """The configured values for generated images (N, C, H, W) in [-1, 1]."""
+    def image_metrics(self, samples: torch.Tensor, labels: torch.Tensor | None = None) -> dict[str, float]:
+        """The configured values for generated images (N, C, H, W) in [-1, 1] (of `labels`, when conditional)."""
         s = self.settings
         features, logits = extract(self.extractor, samples, s.batch_size)
         values: dict[str, float] = {}
@@ -252,6 +258,8 @@ class Evaluator:
             values["precision"], values["recall"] = M.precision_recall(features, self.real_features, s.pr_k)
         if "classes" in s.metrics:
             values["class_coverage"], values["class_kl"] = M.class_coverage(logits)
+        if "label_accuracy" in s.metrics and labels is not None:
+            values["label_accuracy"] = float((logits.argmax(dim=1) == labels.cpu()).float().mean())
         return values
 
     def metric_protocol(self, metric: str) -> dict:

@@ -30,13 +30,42 @@ def batch_latents(n: int, dim: int, seed: int) -> torch.Tensor:
 
 @torch.no_grad()
 def generate(generator: nn.Module, latents: torch.Tensor, labels: torch.Tensor | None = None,
-             batch_size: int = 256) -> torch.Tensor:
-    """G(z, labels) for any number of latents, in batches, returned on the CPU."""
+             batch_size: int = 256, **options) -> torch.Tensor:
+    """G(z, labels, **options) for any number of latents, in batches, returned on the CPU."""
     device = next(generator.parameters()).device
     label_batches = labels.split(batch_size) if labels is not None else [None] * len(latents.split(batch_size))
-    outputs = [generator(z.to(device), None if y is None else y.to(device)).float().cpu()
+    outputs = [generator(z.to(device), None if y is None else y.to(device), **options).float().cpu()
                for z, y in zip(latents.split(batch_size), label_batches)]
     return torch.cat(outputs)
+
+
+def truncated_normal(shape, threshold: float, seed: int) -> torch.Tensor:
+    """N(0, 1) values with every |value| > threshold drawn again until it is within (BigGAN's truncation)."""
+    generator = torch.Generator().manual_seed(int(seed))
+    values = torch.randn(shape, generator=generator)
+    outside = values.abs() > threshold
+    while outside.any():
+        values[outside] = torch.randn(int(outside.sum()), generator=generator)
+        outside = values.abs() > threshold
+    return values
+
+
+def truncation_options(generator: nn.Module, truncation, z: torch.Tensor, seed: int, name: str):
+    """(z, forward options) for gan-sample's truncation=: towards the average W (StyleGAN2), or z
+    resampled within [-truncation, truncation] (BigGAN); other models have none."""
+    if truncation is None:
+        return z, {}
+    kind = getattr(generator, "truncation", None)
+    if kind is None:
+        raise UserError(f"truncation={truncation} does not apply to model={name}: only StyleGAN2 (psi towards the "
+                        f"average W) and BigGAN (z resampled within a threshold) have a truncation trick.")
+    if isinstance(truncation, bool) or not isinstance(truncation, (int, float)) or not (
+            0 <= truncation <= 1 if kind == "w_average" else truncation > 0):
+        valid = "psi in [0, 1] (1 = none, 0 = the average image)" if kind == "w_average" else "a threshold > 0 such as 0.5"
+        raise UserError(f"truncation={truncation!r} is not valid for model={name}: give {valid}.")
+    if kind == "w_average":
+        return z, {"truncation_psi": float(truncation)}
+    return truncated_normal(z.shape, float(truncation), seed + 1), {}
 
 
 def default_output(ckpt, name: str) -> Path:
@@ -45,7 +74,7 @@ def default_output(ckpt, name: str) -> Path:
 
 
 def sample_to_files(ckpt, n: int = 64, seed: int = 0, out=None, nrow=None, individual: bool = False,
-                    ema: bool = True, device="cpu", label: int | None = None) -> list[Path]:
+                    ema: bool = True, device="cpu", label: int | None = None, truncation=None) -> list[Path]:
     """Write n samples; return the paths written (the grid or scatter plot first).
 
     A conditional model makes class `label`, or without it one grid row per class."""
@@ -53,9 +82,11 @@ def sample_to_files(ckpt, n: int = 64, seed: int = 0, out=None, nrow=None, indiv
         raise UserError(f"n={n!r} must be a positive whole number of samples.")
     generator, checkpoint = load_generator(ckpt, use_ema=ema, device=device)
     z, labels, rows_nrow = checkpoint_layout(checkpoint).grid(n, seed, label)
-    samples = generate(generator, z, labels)
+    z, options = truncation_options(generator, truncation, z, seed, stored_config(checkpoint, ckpt).model.name)
+    samples = generate(generator, z, labels, **options)
     nrow = nrow or rows_nrow
-    name = f"sample_seed{seed}_n{n}" + (f"_label{label}" if label is not None else "")
+    name = (f"sample_seed{seed}_n{n}" + (f"_label{label}" if label is not None else "")
+            + (f"_trunc{truncation:g}" if truncation is not None else ""))
     out = Path(out) if out else default_output(ckpt, f"{name}.png")
     if out.suffix.lower() not in (".png", ".jpg", ".jpeg"):
         raise UserError(f"out={out} must end in .png or .jpg (the grid image).")

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from gan_cli.errors import UserError
 from gan_cli.models.dcgan import init_dcgan_weights
@@ -79,10 +80,12 @@ class SRResNet(nn.Module):
         scale: int = 4,         # upscaling factor: 2, 4 or 8
         base_width: int = 64,   # feature maps of every layer but the upsampling convolutions
         blocks: int = 16,       # residual blocks
+        bicubic_skip: bool = False,  # learn the residual over bicubic upscaling (VDSR's global skip); not in SRGAN
     ):
         super().__init__()
         self.channels = int(channels)
         self.scale = _check_scale(scale)
+        self.bicubic_skip = bool(bicubic_skip)
         self.head = nn.Sequential(nn.Conv2d(self.channels, base_width, 9, 1, 4), nn.PReLU(base_width))
         self.body = nn.Sequential(
             *[SRResidualBlock(base_width) for _ in range(_check_blocks(blocks))],
@@ -90,14 +93,26 @@ class SRResNet(nn.Module):
         )
         steps = self.scale.bit_length() - 1  # log2(scale)
         self.upsampling = nn.Sequential(*[_upsampling_step(base_width) for _ in range(steps)])
-        self.output = nn.Sequential(nn.Conv2d(base_width, self.channels, 9, 1, 4), nn.Tanh())
+        if self.bicubic_skip:
+            # The residual starts at zero: an untrained network is exactly bicubic upscaling.
+            last = nn.Conv2d(base_width, self.channels, 9, 1, 4)
+            nn.init.zeros_(last.weight)
+            nn.init.zeros_(last.bias)
+            self.output = last
+        else:
+            self.output = nn.Sequential(nn.Conv2d(base_width, self.channels, 9, 1, 4), nn.Tanh())
 
     def forward(self, low_resolution: torch.Tensor) -> torch.Tensor:
         """(B, channels, h, w) in [-1, 1] -> (B, channels, scale * h, scale * w) in [-1, 1]."""
         assert low_resolution.ndim == 4 and low_resolution.shape[1] == self.channels, low_resolution.shape
         features = self.head(low_resolution)
         features = features + self.body(features)  # the long skip
-        return self.output(self.upsampling(features))
+        output = self.output(self.upsampling(features))
+        if not self.bicubic_skip:
+            return output
+        upscaled = F.interpolate(low_resolution, scale_factor=self.scale, mode="bicubic", align_corners=False)
+        output = upscaled + output
+        return output if self.training else output.clamp(-1, 1)
 
 
 def _require_crop_shape(data_shape) -> tuple[int, int, int]:

@@ -41,6 +41,7 @@ def build_state(cfg, execution: Execution) -> TrainingState:
         raise UserError(f"model.ema_decay={cfg.model.ema_decay} is not available for model={cfg.model.name}, "
                         f"whose two generators translate both ways; set model.ema_decay=null.")
     generator = networks["generator"]
+    ema_decay = configured_ema_decay(cfg, world_size)
     latents = None
     if not is_translation(cfg):
         latents = LatentSampler(LatentLayout.from_config(cfg), cfg.trainer.seed, execution.device, rank, world_size)
@@ -51,9 +52,21 @@ def build_state(cfg, execution: Execution) -> TrainingState:
         scalers={"g_scaler": execution.make_scaler(), "d_scaler": execution.make_scaler()},
         batches=batches,
         latents=latents,
-        ema=make_ema(generator) if cfg.model.ema_decay else None,
-        ema_decay=cfg.model.ema_decay or 0.0,
+        ema=make_ema(generator) if ema_decay else None,
+        ema_decay=ema_decay or 0.0,
     )
+
+
+def configured_ema_decay(cfg, world_size: int) -> float | None:
+    """model.ema_decay, or the decay per step of model.ema_half_life_images (StyleGAN2: 10,000 images,
+    so the EMA's memory is counted in images whatever the batch and the number of processes)."""
+    half_life = cfg.model.get("ema_half_life_images")
+    if half_life is None:
+        return cfg.model.ema_decay
+    if isinstance(half_life, bool) or not isinstance(half_life, (int, float)) or half_life <= 0:
+        raise UserError(f"model.ema_half_life_images={half_life!r} must be a positive number of images (10000 in "
+                        f"StyleGAN2), or null to use model.ema_decay.")
+    return 0.5 ** (cfg.data.batch_size * world_size / half_life)
 
 
 def build_network(node):

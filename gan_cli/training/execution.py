@@ -72,7 +72,9 @@ class Execution:
             from torch.nn.parallel import DistributedDataParallel as DDP
 
             ids = [self.device.index] if self.device.type == "cuda" else None
-            wrapped = DDP(module, device_ids=ids)  # BN buffers follow rank 0
+            # A growing network (ProGAN) leaves the layers of later stages without gradients for a while.
+            unused = bool(getattr(module, "has_unused_parameters", False))
+            wrapped = DDP(module, device_ids=ids, find_unused_parameters=unused)  # BN buffers follow rank 0
         if self.compile:
             if eager_because:
                 log.info(f"trainer.compile: {type(module).__name__} stays eager ({eager_because})")

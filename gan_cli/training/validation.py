@@ -59,8 +59,9 @@ def check_finite_numbers(values, prefix: str = "") -> None:
 def check_trainer(cfg) -> None:
     """The settings every run has: step counts and intervals, learning rates."""
     trainer = cfg.trainer
-    for key in ("steps", "n_critic", "log_every", "sample_every", "checkpoint_every", "keep_checkpoints", "num_fixed_samples"):
-        _positive_int(trainer[key], f"trainer.{key}")
+    for key in ("steps", "n_critic", "log_every", "sample_every", "checkpoint_every", "keep_checkpoints", "num_fixed_samples",
+                "accumulate"):
+        _positive_int(trainer.get(key, 1), f"trainer.{key}")
     for key in ("lr", "g_lr", "d_lr"):
         value = cfg.optim.get(key)  # an optimizer config may have any of them
         if value is not None and not (isinstance(value, (int, float)) and value > 0):
@@ -71,7 +72,9 @@ def check_critic(cfg, discriminator: nn.Module, loss, penalties: list, constrain
     """A Wasserstein critic must be kept Lipschitz, and input-gradient penalties exclude batch norm."""
     has_batch_norm = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in discriminator.modules())
     has_spectral_norm = any(hasattr(m, "parametrizations") for m in discriminator.modules())
-    if loss.needs_lipschitz_critic and not (penalties or constraints or has_spectral_norm):
+    # ProGAN's drift term keeps the scores near 0 but does not bound the critic's slope.
+    bounding = [penalty for penalty in penalties if not getattr(penalty, "on_real_logits", False)]
+    if loss.needs_lipschitz_critic and not (bounding or constraints or has_spectral_norm):
         raise UserError(
             f"loss={loss.name} needs a Lipschitz critic, but model={cfg.model.name} has no spectral norm in D and "
             f"neither a gradient penalty nor weight clipping is set: the critic's score would grow without bound. "

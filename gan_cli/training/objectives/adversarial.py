@@ -8,6 +8,8 @@ it is computed, and stays on the device until the log interval.
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 from hydra.utils import instantiate
 
@@ -17,7 +19,10 @@ from gan_cli.training.objectives import Phase
 from gan_cli.training.objectives.augment import DiffAugment
 from gan_cli.training.objectives.auxiliary import objective_terms, split_output
 from gan_cli.training.objectives.losses import GANLoss
-from gan_cli.training.objectives.regularizers import build_regularizers
+from gan_cli.training.objectives.regularizers import (
+    build_generator_regularizers,
+    build_regularizers,
+)
 from gan_cli.training.state import TrainingState
 from gan_cli.training.stats import RunningStats
 from gan_cli.training.validation import check_codes, check_critic, check_labels
@@ -36,16 +41,21 @@ class AdversarialObjective:
         auxiliary=None,              # ACGAN / InfoGAN terms on D's extra heads
         augment=None,                # DiffAugment on everything D sees
         conditional: bool = False,   # G and D take class labels
+        accumulate: int = 1,         # batches whose gradients are summed before each update (BigGAN)
+        g_penalties=(),              # added to G's loss (BigGAN's orthogonal regularization)
     ):
         self.state, self.execution, self.loss, self.stats = state, execution, loss, stats
         self.n_critic, self.penalties, self.constraints = n_critic, list(penalties), list(constraints)
+        self.accumulate, self.g_penalties = accumulate, list(g_penalties)
         self.auxiliary, self.conditional = auxiliary, conditional
         self.augment = augment or (lambda images: images)
         # G and D as the step calls them (DDP-wrapped and/or compiled); checkpoints hold the plain modules.
         self.g_train = execution.for_training(state.generator)
         self.d_train = execution.for_training(state.discriminator, eager_because=self._eager_discriminator())
-        self.images_per_step = state.batches.batch_size * n_critic
-        self.description = ", ".join([f"loss={loss.name}", *(part.name for part in self.penalties + self.constraints)])
+        self.images_per_step = state.batches.batch_size * n_critic * accumulate
+        parts = self.penalties + self.constraints + self.g_penalties
+        self.description = ", ".join([f"loss={loss.name}", *(part.name for part in parts)]
+                                     + ([f"{accumulate} batches per update"] if accumulate > 1 else []))
 
     def _eager_discriminator(self) -> str | None:
         """Why D cannot be compiled here, if it cannot (see README, "Fast settings")."""
@@ -60,19 +70,22 @@ class AdversarialObjective:
         return [Phase("D", self.n_critic, self.d_step), Phase("G", 1, self.g_step)]
 
     def d_step(self, index: int) -> torch.Tensor:
-        """One update of D on a real batch and a generated one."""
+        """One update of D on real batches and generated ones (`accumulate` of each, gradients summed)."""
         state, execution = self.state, self.execution
-        real, real_labels = state.batches.next()
-        real = execution.layout(real)
-        z, fake_labels = state.latents(real.shape[0])
-        with torch.no_grad(), execution.autocast():
-            # One memory format at the boundary of a compiled D, whatever G's last layer returns.
-            fake = execution.layout(state.generator(z, fake_labels))
-        with execution.autocast():
-            d_loss, total, real_logits, fake_logits = self._d_losses(index, real, real_labels, fake, z, fake_labels)
         scaler = state.scalers["d_scaler"]
         state.d_optimizer.zero_grad(set_to_none=True)
-        scaler.scale(total).backward()
+        for micro in range(self.accumulate):
+            real, real_labels = state.batches.next()
+            real = execution.layout(real)
+            z, fake_labels = state.latents(real.shape[0])
+            with torch.no_grad(), execution.autocast():
+                # One memory format at the boundary of a compiled D, whatever G's last layer returns.
+                fake = execution.layout(state.generator(z, fake_labels))
+            with gradient_sync(self.d_train, last=micro == self.accumulate - 1):
+                with execution.autocast():
+                    d_loss, total, real_logits, fake_logits = self._d_losses(index, real, real_labels, fake, z,
+                                                                             fake_labels)
+                scaler.scale(total / self.accumulate).backward()
         scaler.step(state.d_optimizer)
         scaler.update()
         for constraint in self.constraints:
@@ -96,29 +109,26 @@ class AdversarialObjective:
             total = total + objective_terms(terms)
             self._report_all(terms)
         for penalty in self.penalties:
-            if index % penalty.interval == 0:
+            if getattr(penalty, "on_real_logits", False):  # ProGAN's drift: computed from D's real scores
+                value = penalty(real_logits)
+            elif index % penalty.interval == 0:
                 value = penalty(self.d_train, real_seen, fake_seen, d_real_labels, scaler=self.state.scalers["d_scaler"])
-                self.stats.add(f"loss/{penalty.name}", value)
-                total = total + value
+            else:
+                continue
+            self.stats.add(f"loss/{penalty.name}", value)
+            total = total + value
         return d_loss, total, real_logits, fake_logits
 
     def g_step(self, index: int) -> torch.Tensor:
         """One update of G through D (the plain module: no DDP hooks, no parameter gradients)."""
-        state, execution = self.state, self.execution
-        state.discriminator.requires_grad_(False)
-        with execution.autocast():
-            z, fake_labels = state.latents(state.batches.batch_size)
-            fake = execution.layout(self.g_train(z, fake_labels))
-            fake_logits, fake_extras = split_output(state.discriminator(self.augment(fake), fake_labels))
-            g_loss = self.loss.g_loss(fake_logits.float())
-            total = g_loss
-            if self.auxiliary is not None:
-                terms = self.auxiliary.g_term(fake_extras, fake_labels, z)
-                total = total + objective_terms(terms)
-                self._report_all(terms)
+        state = self.state
         scaler = state.scalers["g_scaler"]
         state.g_optimizer.zero_grad(set_to_none=True)
-        scaler.scale(total).backward()
+        state.discriminator.requires_grad_(False)
+        for micro in range(self.accumulate):
+            with gradient_sync(self.g_train, last=micro == self.accumulate - 1):
+                g_loss, total = self._g_loss()
+                scaler.scale(total / self.accumulate).backward()
         scaler.step(state.g_optimizer)
         scaler.update()
         state.discriminator.requires_grad_(True)
@@ -126,6 +136,25 @@ class AdversarialObjective:
             update_ema(state.ema, state.generator, state.ema_decay)
         self.stats.add("loss/g", g_loss)
         return total
+
+    def _g_loss(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(adversarial loss, total loss) of G on one batch of latents."""
+        state = self.state
+        with self.execution.autocast():
+            z, fake_labels = state.latents(state.batches.batch_size)
+            fake = self.execution.layout(self.g_train(z, fake_labels))
+            fake_logits, fake_extras = split_output(state.discriminator(self.augment(fake), fake_labels))
+            g_loss = self.loss.g_loss(fake_logits.float())
+            total = g_loss
+            if self.auxiliary is not None:
+                terms = self.auxiliary.g_term(fake_extras, fake_labels, z)
+                total = total + objective_terms(terms)
+                self._report_all(terms)
+        for penalty in self.g_penalties:
+            value = penalty(state.generator)
+            self.stats.add(f"loss/{penalty.name}", value)
+            total = total + value
+        return g_loss, total
 
     def _report_d(self, d_loss, real_logits, fake_logits) -> None:
         self.stats.add("loss/d", d_loss)
@@ -140,10 +169,21 @@ class AdversarialObjective:
             self.stats.add(key, value)
 
 
+def gradient_sync(wrapped, last: bool):
+    """Inside all but the last of accumulated batches, DDP keeps the gradients local (no all-reduce)."""
+    from torch.nn.parallel import DistributedDataParallel as DDP
+
+    ddp = getattr(wrapped, "_orig_mod", wrapped)  # a compiled DDP module keeps the DDP one here
+    if last or not isinstance(ddp, DDP):
+        return contextlib.nullcontext()
+    return ddp.no_sync()
+
+
 def from_config(cfg, state: TrainingState, execution: Execution, stats: RunningStats) -> AdversarialObjective:
     """The objective that `cfg` describes (model.objective's target: loss, regularizers, auxiliary, augment)."""
     loss = instantiate(cfg.loss)
     penalties, constraints = build_regularizers(cfg.regularizers)
+    g_penalties = build_generator_regularizers(cfg.regularizers)
     auxiliary = instantiate(cfg.model.auxiliary) if cfg.model.auxiliary is not None else None
     check_critic(cfg, state.discriminator, loss, penalties, constraints)
     check_labels(cfg, bool(cfg.model.conditional), auxiliary)
@@ -152,5 +192,6 @@ def from_config(cfg, state: TrainingState, execution: Execution, stats: RunningS
     return AdversarialObjective(
         state, execution, loss, stats, n_critic=cfg.trainer.n_critic, penalties=penalties,
         constraints=constraints, auxiliary=auxiliary, augment=DiffAugment(policy) if policy else None,
-        conditional=bool(cfg.model.conditional),
+        conditional=bool(cfg.model.conditional), accumulate=int(cfg.trainer.get("accumulate", 1) or 1),
+        g_penalties=g_penalties,
     )

@@ -6,6 +6,7 @@ import torch
 import torch.nn as nn
 
 from gan_cli.errors import UserError
+from gan_cli.models.biggan import orthogonal_penalty
 from gan_cli.training.objectives.auxiliary import split_output
 
 
@@ -79,7 +80,50 @@ def build_regularizers(settings) -> tuple[list, list]:
         penalties.append(R1Penalty(float(r1), settings.get("r1_interval", 1)))
     if weight_clip:
         constraints.append(WeightClip(float(weight_clip)))
+    drift = _positive_or_null(settings, "drift", "epsilon, e.g. 0.001 as ProGAN")
+    if drift:
+        penalties.append(DriftPenalty(drift))
     return penalties, constraints
+
+
+def build_generator_regularizers(settings) -> list:
+    """Penalties added to G's loss, from the `regularizers` config (orthogonal: BigGAN's beta)."""
+    beta = _positive_or_null(settings, "orthogonal", "beta, e.g. 1e-4 as BigGAN")
+    return [OrthogonalPenalty(beta)] if beta else []
+
+
+def _positive_or_null(settings, key: str, example: str) -> float | None:
+    value = settings.get(key)
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0):
+        raise UserError(f"regularizers.{key}={value!r} must be a positive number ({example}), or null to turn it off.")
+    return float(value) if value is not None else None
+
+
+class DriftPenalty:
+    """ProGAN (Karras 2018): epsilon * E[D(x_real)^2], which keeps a WGAN-GP critic's scores near 0."""
+
+    name = "drift"
+    forbids_batch_norm = False
+    on_real_logits = True   # computed from the scores D already gave the real batch
+    interval = 1
+
+    def __init__(self, epsilon: float = 0.001):
+        self.epsilon = epsilon
+
+    def __call__(self, real_logits: torch.Tensor) -> torch.Tensor:
+        return self.epsilon * real_logits.float().square().mean()
+
+
+class OrthogonalPenalty:
+    """BigGAN (Brock 2019): beta * sum ||W W^T * (1 - I)||_F^2 over G's weights (not its class embedding)."""
+
+    name = "orthogonal"
+
+    def __init__(self, beta: float = 1e-4):
+        self.beta = beta
+
+    def __call__(self, generator: nn.Module) -> torch.Tensor:
+        return self.beta * orthogonal_penalty(generator)
 
 
 class R1Penalty:

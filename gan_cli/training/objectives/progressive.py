@@ -1,0 +1,60 @@
+"""ProGAN (Karras et al. 2018): the adversarial game (WGAN-GP with the drift term, by default) on
+networks that grow from 4x4 to the data's resolution, each new resolution faded in over
+`model.images_per_phase` images and then trained stable for as many.
+
+The growth state (stage, alpha) is a function of the images shown so far, set on G, D and the EMA
+before every step; it lives in the networks' buffers, so a checkpoint taken in any phase samples
+at its own resolution, and a resume in the middle of a fade continues exactly.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from gan_cli import distributed
+from gan_cli.errors import UserError
+from gan_cli.models.progan import growth_at
+from gan_cli.training.objectives import Phase
+from gan_cli.training.objectives.adversarial import AdversarialObjective
+from gan_cli.training.objectives.adversarial import (
+    from_config as adversarial_from_config,
+)
+
+
+class ProgressiveObjective:
+    def __init__(self, inner: AdversarialObjective, images_per_phase: int):
+        self.inner, self.images_per_phase = inner, images_per_phase
+        self.state, self.stats = inner.state, inner.stats
+        self.images_per_step = inner.images_per_step
+        self.num_stages = self.state.generator.num_stages
+        self.description = f"{inner.description}, growing 4x4 -> {4 * 2 ** (self.num_stages - 1)} " \
+                           f"({images_per_phase} images per fade and per stable phase)"
+
+    def phases(self) -> list[Phase]:
+        return [Phase("grow", 1, self.grow), *self.inner.phases()]
+
+    def growth(self, step: int) -> tuple[int, float]:
+        """(stage, alpha) before `step` (0-based): from the real images D has seen on all processes."""
+        images_seen = step * self.images_per_step * distributed.world_size()
+        return growth_at(images_seen, self.num_stages, self.images_per_phase)
+
+    def grow(self, index: int) -> torch.Tensor:
+        stage, alpha = self.growth(self.state.step)
+        for _, network in self.state.modules():
+            if hasattr(network, "set_growth"):
+                network.set_growth(stage, alpha)
+        device = next(self.state.generator.parameters()).device
+        self.stats.add("progan/resolution", torch.tensor(4.0 * 2 ** stage, device=device))
+        self.stats.add("progan/alpha", torch.tensor(float(alpha), device=device))
+        return torch.zeros((), device=device)
+
+
+def from_config(cfg, state, execution, stats) -> ProgressiveObjective:
+    if not hasattr(state.generator, "set_growth") or not hasattr(state.discriminator, "set_growth"):
+        raise UserError("model.objective=progressive grows G and D, which must both be ProGAN networks "
+                        "(gan_cli.models.progan.ProGANGenerator / ProGANDiscriminator).")
+    images = cfg.model.images_per_phase
+    if isinstance(images, bool) or not isinstance(images, int) or images < 1:
+        raise UserError(f"model.images_per_phase={images!r} must be a positive whole number of images (each fade-in "
+                        f"and each stable phase shows D this many real images; 800000 in the paper).")
+    return ProgressiveObjective(adversarial_from_config(cfg, state, execution, stats), images)
