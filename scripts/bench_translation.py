@@ -35,7 +35,8 @@ from gan_cli.training.run import train
 # What each part trains; sizes chosen so that a CPU budget of minutes makes thousands of updates.
 SETTINGS = {
     "sr": ["model=srgan", "model.pretrain_steps=1.0", "model.generator.base_width=32", "model.generator.blocks=8",
-           "model.generator.bicubic_skip=true", "optim.lr=5e-4", "data.batch_size=16"],
+           "data.crop=48", "data.lr_size=12",
+           "model.generator.bicubic_skip=true", "optim.lr=5e-4", "optim.schedule=linear", "data.batch_size=16"],
     "cyclegan": ["model=cyclegan", "model.generator.base_width=32", "model.discriminator.base_width=32",
                  "data.batch_size=8"],
     "pix2pix": ["model=pix2pix", "data.batch_size=16"],

@@ -4,6 +4,7 @@
 #   - gan-cli's loop against a hand-written loop on the GPU (scripts/bench_throughput.py's cases)
 #   - DCGAN 64x64 batch 256 and WGAN-GP 64x64: fp32, bf16, bf16 + channels-last + compile, img/s
 #   - the default gan-train run's wall time, and FID-digits after a 5,000-step default run
+#   - each model preset's img/s (bf16) at 64x64 and 128x128 (scripts/bench_models.py)
 #   - the test suite with CUDA visible
 #
 # The GPU machine has torch, torchvision, tensorboard, scikit-learn and pytest, but not hydra-core,
@@ -40,29 +41,35 @@ export PATH="$BIN:$PATH"
 if [[ "$QUICK" == 1 ]]; then
     DEVICE=cpu; BENCH=(--device cpu --precisions --small --quick); STEPS=20; LONG=40; EVAL_SAMPLES=200
     TESTS=(tests/test_architecture.py tests/test_core.py); WORKERS=2
+    MODEL_BENCH=(--resolutions 16 --steps 2 --models dcgan progan)
 else
     DEVICE=cuda; BENCH=(--gpu); STEPS=1000; LONG=5000; EVAL_SAMPLES=2000
     TESTS=(tests); WORKERS=12
+    MODEL_BENCH=(--resolutions 64 128 --steps 20 --extra trainer.precision=bf16)
 fi
 "$PYTHON" -c "import torch; print('torch', torch.__version__, '| CUDA:', torch.cuda.is_available() and torch.cuda.get_device_name())"
 started=$(date +%s)
 
-echo "== 1/4 throughput: gan-cli against a plain loop; precision and compile"
+echo "== 1/5 throughput: gan-cli against a plain loop; precision and compile"
 "$PYTHON" scripts/bench_throughput.py "${BENCH[@]}" --no-scaling --json "$OUT/bench.json" 2>&1 | tee "$OUT/bench.log"
 
-echo "== 2/4 the default run ($STEPS steps)"
+echo "== 2/5 the default run ($STEPS steps)"
 t0=$(date +%s.%N)
 (cd "$OUT" && gan-train trainer.device=$DEVICE trainer.steps=$STEPS hydra.run.dir="$OUT/default" > "$OUT/default.log" 2>&1)
 t1=$(date +%s.%N)
 echo "$t0 $t1" | awk '{printf "%.1f\n", $2 - $1}' > "$OUT/default_seconds"
 tail -n 2 "$OUT/default.log"
 
-echo "== 3/4 FID-digits after $LONG steps of the default run"
+echo "== 3/5 FID-digits after $LONG steps of the default run"
 (cd "$OUT" && gan-train trainer.device=$DEVICE trainer.steps=$LONG trainer.sample_every=$LONG eval.every=$LONG \
     eval.num_samples=$EVAL_SAMPLES hydra.run.dir="$OUT/long" > "$OUT/long.log" 2>&1)
 tail -n 2 "$OUT/long.log"
 
-echo "== 4/4 the test suite with CUDA visible"
+echo "== 4/5 each model's img/s (bf16) at 64x64 and 128x128"
+(cd "$REPO" && "$PYTHON" scripts/bench_models.py --device $DEVICE "${MODEL_BENCH[@]}" --json "$OUT/models.json" \
+    2>&1 | grep -v "^\[" | tee "$OUT/models.log" | tail -n 9)
+
+echo "== 5/5 the test suite with CUDA visible"
 # From outside the source tree, so that gan_cli (and gan_cli.conf) come from the installed wheel.
 set +e
 (cd "$OUT" && "$PYTHON" -m pytest -q -n $WORKERS -p no:cacheprovider --rootdir "$REPO" -c "$REPO/pyproject.toml" \
@@ -83,6 +90,7 @@ rows = [("machine", bench["machine"])]
 rows += [(f"loop / plain loop, {r['case']}", f"{r['ratio']:.3f} ({r['gan_cli_img_s']:.0f} / {r['plain_img_s']:.0f} img/s)")
          for r in bench["overhead"]]
 rows += [(f"{r['case']}, {r['setting']}", f"{r['img_s']:,.0f} img/s") for r in bench.get("precisions", [])]
+rows += [(f"{name} img/s (bf16)", f"{value:,.0f}") for name, value in json.loads((out / "models.json").read_text()).items()]
 rows += [("default gan-train run, wall", f"{(out / 'default_seconds').read_text().strip()} s"),
          ("FID-digits after the long default run", f"{metrics.get('fid', float('nan')):.2f}"),
          ("test suite", f"{tests[-1] if tests else '?'} (exit {(out / 'tests_status').read_text().strip()})"),

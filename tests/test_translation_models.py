@@ -227,3 +227,15 @@ def test_srgan_discriminator_variants_and_bad_shapes():
     assert tuple(discriminator(torch.randn(2, 1, 24, 24)).shape) == (2, 1)
     with pytest.raises(UserError, match="model.discriminator.data_shape"):
         SRGANDiscriminator([3, 8, 8])
+
+
+def test_srresnet_bicubic_skip_starts_as_bicubic_upscaling():
+    """With bicubic_skip the network learns a residual over bicubic upscaling, zero at the start."""
+    import torch.nn.functional as F
+
+    from gan_cli.models.srresnet import SRResNet
+
+    network = SRResNet(channels=3, scale=4, base_width=8, blocks=1, bicubic_skip=True).eval()
+    low = torch.rand(2, 3, 6, 6) * 2 - 1
+    expected = F.interpolate(low, scale_factor=4, mode="bicubic", align_corners=False).clamp(-1, 1)
+    assert torch.allclose(network(low), expected, atol=1e-6)

@@ -38,10 +38,11 @@ _INK_THRESHOLD = 0.4
 _PRINTED_COUNT = {"train": 2000, "test": 500}
 
 # scikit-image's natural photographs (skimage.data, shipped inside the package): the first train
-# super-resolution, the second are held out for its test split.
+# super-resolution, the second are held out for its test split. The grayscale ones (camera ... gravel:
+# textures of fur-like grass, gravel and brick) are used as RGB images with three equal channels.
 TRAIN_PHOTOGRAPHS = (
     "astronaut", "rocket", "hubble_deep_field", "immunohistochemistry", "retina",
-    "motorcycle_left", "motorcycle_right",
+    "motorcycle_left", "motorcycle_right", "camera", "moon", "coins", "brick", "grass", "gravel",
 )
 TEST_PHOTOGRAPHS = ("chelsea", "coffee")
 
@@ -126,12 +127,13 @@ def photographs(
     crop: int = 96,  # train: the HR crop size, a multiple of scale
     channels: int = 3,
     flip: bool = True,  # train: random horizontal flip
-    crops_per_image: int = 100,  # train: items per photograph and epoch (7 photographs: 700 items)
+    crops_per_image: int = 100,  # train: items per photograph and epoch (13 photographs: 1,300 items)
 ) -> HighResolutionPairs:
     """Super-resolution on scikit-image's photographs; test holds out chelsea and coffee (whole images).
 
-    Train: astronaut, rocket, hubble_deep_field, immunohistochemistry, retina and the two
-    motorcycle stereo views, as random crop x crop windows with their bicubic LR.
+    Train: astronaut, rocket, hubble_deep_field, immunohistochemistry, retina, the two motorcycle
+    stereo views and the grayscale camera, moon, coins, brick, grass and gravel (as RGB), as random
+    crop x crop windows with their bicubic LR.
     """
     check_split(split, SPLITS, "the scikit-image photographs")
     names = TRAIN_PHOTOGRAPHS if split == "train" else TEST_PHOTOGRAPHS
