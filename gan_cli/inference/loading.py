@@ -18,14 +18,19 @@ def load_generator(path, use_ema: bool = True, device="cpu") -> tuple[nn.Module,
     checkpoint = load_checkpoint(path)
     require_keys(checkpoint, ("generator",), path)
     config = stored_config(checkpoint, path)  # only gan-cli's own classes, never arbitrary callables
-    target = str(config.model.generator.get("_target_", ""))
-    if not target.startswith(GENERATOR_PREFIX):
-        raise UserError(f"{path} names generator class {target!r}, which is not one of gan-cli's "
-                        f"({GENERATOR_PREFIX}*); refusing to build it from a checkpoint.")
-    generator = instantiate(config.model.generator)
+    generator = build_generator(config.model.generator, path)
     use_ema = use_ema and checkpoint.get("ema") is not None
     load_weights(generator, checkpoint["ema" if use_ema else "generator"], "ema" if use_ema else "generator", path)
     return generator.to(device).eval().requires_grad_(False), checkpoint
+
+
+def build_generator(node, path) -> nn.Module:
+    """A generator from a checkpoint's config node, only if it names one of gan-cli's model classes."""
+    target = str(node.get("_target_", ""))
+    if not target.startswith(GENERATOR_PREFIX):
+        raise UserError(f"{path} names generator class {target!r}, which is not one of gan-cli's "
+                        f"({GENERATOR_PREFIX}*); refusing to build it from a checkpoint.")
+    return instantiate(node)
 
 
 def checkpoint_layout(checkpoint: dict, path="the checkpoint") -> LatentLayout:

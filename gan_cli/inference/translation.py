@@ -15,17 +15,16 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from hydra.utils import instantiate
 from omegaconf import OmegaConf, open_dict
 
 from gan_cli.data import build_dataset
 from gan_cli.errors import UserError
+from gan_cli.inference.loading import build_generator
 from gan_cli.runs.checkpoints import load_checkpoint, load_weights, require_keys
 from gan_cli.runs.config import stored_config
 from gan_cli.tasks import SUPER_RESOLUTION, UNPAIRED, task_of
 
 DIRECTIONS = ("AtoB", "BtoA")
-GENERATOR_PREFIX = "gan_cli.models."
 # Checkpoint key of each direction's generator.
 DIRECTION_KEYS = {"AtoB": "generator", "BtoA": "generator_ba"}
 
@@ -55,11 +54,7 @@ class Translator:
         require_keys(checkpoint, list(keys.values()), path)
         networks = {}
         for direction, key in keys.items():
-            target = str(config.model[key].get("_target_", ""))
-            if not target.startswith(GENERATOR_PREFIX):
-                raise UserError(f"{path} names generator class {target!r}, which is not one of gan-cli's "
-                                f"({GENERATOR_PREFIX}*); refusing to build it from a checkpoint.")
-            network = instantiate(config.model[key])
+            network = build_generator(config.model[key], path)
             stored = "ema" if key == "generator" and use_ema and checkpoint.get("ema") is not None else key
             load_weights(network, checkpoint[stored], stored, path)
             networks[direction] = network.to(device).eval().requires_grad_(False)
