@@ -1,6 +1,6 @@
 """The dataset layer: config `data` -> a resumable batch source on the training device.
 
-`data.dataset` is a Hydra `_target_` to one factory in this package. A factory returns one of
+`data.dataset` is a `_target_` to one factory in this package (built by gan_cli/registry.py). A factory returns one of
   (images, labels) tensors     small sets held in memory (digits, mnist, fashion_mnist, cifar10)
   a torch Dataset              large sets streamed by DataLoader workers (celeba, folder)
   an ImagePairs Dataset        image-to-image data, items (input, target), always streamed
@@ -11,9 +11,7 @@ and build_batches() picks the batch source from that type and `data.in_memory`.
 
 from __future__ import annotations
 
-import hydra.utils
 import torch
-from hydra.errors import InstantiationException
 from omegaconf.errors import InterpolationToMissingValueError, MissingMandatoryValue
 from torch.utils.data import DataLoader, Dataset, Subset, TensorDataset
 
@@ -28,6 +26,7 @@ from gan_cli.data.batches import (
 from gan_cli.data.mixtures import GaussianMixture2D
 from gan_cli.data.pairs import ImagePairs
 from gan_cli.errors import UserError
+from gan_cli.registry import build
 
 __all__ = [
     "NO_LABEL",
@@ -58,7 +57,7 @@ def build_dataset(data_cfg):
             "unpaired, photos, sr), whose dataset._target_ names a factory in gan_cli.data."
         )
     try:
-        return hydra.utils.instantiate(dataset_cfg)
+        return build(dataset_cfg, "data.dataset")
     except (MissingMandatoryValue, InterpolationToMissingValueError) as error:
         key = getattr(error, "full_key", None) or "a data setting"
         raise UserError(
@@ -66,11 +65,6 @@ def build_dataset(data_cfg):
             "(required) in its config file: pass it on the command line, for example "
             "data.root=/path/to/images for a dataset read from disk."
         ) from None
-    except InstantiationException as error:
-        # Hydra wraps whatever the factory raised; a missing dataset should read as itself.
-        if isinstance(error.__cause__, UserError):
-            raise error.__cause__ from None
-        raise
 
 
 def build_batches(data_cfg, device, seed: int, rank: int = 0, world_size: int = 1) -> BatchSource:
