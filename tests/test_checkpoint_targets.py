@@ -116,7 +116,6 @@ def test_targets_that_walk_out_of_gan_cli_are_refused(start, reached, trained, t
     (lambda c: c["model"]["objective"].update(_partial_=False), "model.objective._partial_"),
     (lambda c: c["model"]["generator"].update(base_width={"_target_": "gan_cli.models.dcgan.DCGANGenerator"}),
      "model.generator.base_width._target_"),
-    (lambda c: c["model"]["generator"].update(evil=1), "does not take these settings"),
     (lambda c: c["model"].update(generator={"_target_": "gan_cli.data.folder.folder", "root": "/"}),
      "not one of gan-cli's networks"),
     (lambda c: c["trainer"].update(hook={"_target_": "gan_cli.models.dcgan.DCGANGenerator"}), "trainer.hook._target_"),
@@ -134,6 +133,15 @@ def test_special_keys_nested_targets_and_resolvers_in_a_stored_config_are_refuse
         with pytest.raises(UserError, match=r"crafted\.pt") as error:
             stored_config(crafted, "crafted.pt", source=source)
         assert message in str(error.value)
+
+
+def test_settings_are_checked_against_the_signature_before_the_call(trained):
+    config = stored_config(_crafted(trained, lambda c: c["model"]["generator"].update(evil=1)), "crafted.pt")
+    with pytest.raises(UserError, match="model.generator: .*DCGANGenerator does not take these settings"):
+        registry.build(config.model.generator, "model.generator")
+    del config.model.generator.evil, config.model.generator.latent_dim
+    with pytest.raises(UserError, match="needs model.generator.latent_dim"):
+        registry.build(config.model.generator, "model.generator")
 
 
 def test_the_references_gan_train_writes_are_accepted(trained):
