@@ -25,6 +25,7 @@ from gan_cli.data.batches import (
 )
 from gan_cli.data.mixtures import GaussianMixture2D
 from gan_cli.data.pairs import ImagePairs
+from gan_cli.data.workers import ReportingWorkerErrors
 from gan_cli.errors import UserError
 from gan_cli.registry import build
 
@@ -209,9 +210,8 @@ def _check_enough_samples(data_cfg, num_samples: int, batch_size: int, world_siz
 
 def _load_all(dataset: Dataset, indices, num_workers: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Decode the given items of a Dataset once into (images, labels) tensors, in index order."""
-    loader = DataLoader(
-        Subset(dataset, list(indices)), batch_size=_LOADING_BATCH_SIZE, num_workers=num_workers
-    )
+    subset = ReportingWorkerErrors(Subset(dataset, list(indices)))  # a worker's UserError comes out as itself
+    loader = DataLoader(subset, batch_size=_LOADING_BATCH_SIZE, num_workers=num_workers)
     images, labels = [], []
     for image_batch, label_batch in loader:
         images.append(image_batch)

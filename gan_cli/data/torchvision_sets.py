@@ -17,6 +17,7 @@ from torch.utils.data import Dataset
 from torchvision.datasets import CIFAR10, MNIST, CelebA, FashionMNIST
 
 from gan_cli.data.cifar_files import read_batches
+from gan_cli.data.decoding import SkippingFiles, decode_image
 from gan_cli.data.transforms import (
     check_image_args,
     resize_batch,
@@ -116,7 +117,15 @@ def celeba(root: str, resolution: int = 64, split: str = "train", download: bool
 
 
 class _UnlabeledCelebA(CelebA):
-    """CelebA whose items are (image, -1): the GAN ignores attributes, and None does not collate."""
+    """CelebA whose items are (image, -1): the GAN ignores attributes, and None does not collate.
+
+    A face that fails to decode (truncated, damaged, deleted) is skipped for the next one.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.images_folder = Path(self.root, self.base_folder, "img_align_celeba")
+        self.files = SkippingFiles(len(self.filename), str(self.images_folder))
 
     # md5 only guards downloads, and hashing the annotation files on every start is slow.
     def _check_integrity(self) -> bool:
@@ -126,8 +135,10 @@ class _UnlabeledCelebA(CelebA):
         )
 
     def __getitem__(self, index: int):
-        image, _ = super().__getitem__(index)
-        return image, NO_LABEL
+        return self.transform(self.files.load(index, self._decode)), NO_LABEL
+
+    def _decode(self, position: int):
+        return decode_image(self.images_folder / self.filename[position], "RGB")
 
 
 def _mnist_family(dataset_class, root, resolution: int, download: bool, train: bool):
