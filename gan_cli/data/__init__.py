@@ -11,6 +11,8 @@ and build_batches() picks the batch source from that type and `data.in_memory`.
 
 from __future__ import annotations
 
+import os
+
 import torch
 from omegaconf.errors import InterpolationToMissingValueError, MissingMandatoryValue
 from torch.utils.data import DataLoader, Dataset, Subset, TensorDataset
@@ -77,7 +79,7 @@ def build_batches(data_cfg, device, seed: int, rank: int = 0, world_size: int = 
         _check_shape(data_cfg, (2,))
         return MixtureBatches(data, batch_size, device, seed, rank, world_size)
 
-    num_workers = int(data_cfg.get("num_workers", 2) or 0)
+    num_workers = loader_workers(data_cfg)
     if isinstance(data, ImagePairs):
         return _image_pair_batches(data, data_cfg, batch_size, device, seed, rank, world_size, num_workers)
     if isinstance(data, Dataset):
@@ -142,7 +144,7 @@ def real_samples(data_cfg, n: int, seed: int) -> torch.Tensor:
         )
     chosen = torch.randperm(num_samples, generator=generator)[:n]
     if isinstance(data, Dataset):
-        num_workers = int(data_cfg.get("num_workers", 2) or 0)
+        num_workers = loader_workers(data_cfg)
         return _load_all(data, chosen.tolist(), num_workers)[0]
     return data.index_select(0, chosen)
 
@@ -206,6 +208,18 @@ def _check_enough_samples(data_cfg, num_samples: int, batch_size: int, world_siz
             f"batch of data.batch_size={batch_size} x {world_size} process(es) = "
             f"{batch_size * world_size}: lower data.batch_size or use more data."
         )
+
+
+def loader_workers(data_cfg) -> int:
+    """data.num_workers, checked, and at most the CPUs this process may use (more only contend)."""
+    value = data_cfg.get("num_workers", 2)
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise UserError(f"data.num_workers={value!r} must be a whole number of DataLoader worker processes "
+                        f"(0 reads in the main process).")
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return min(value, cpus)
 
 
 def _load_all(dataset: Dataset, indices, num_workers: int) -> tuple[torch.Tensor, torch.Tensor]:
