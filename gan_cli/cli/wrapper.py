@@ -12,6 +12,7 @@ from hydra.types import RunMode
 from omegaconf import OmegaConf
 
 from gan_cli.errors import UserError, exit_with
+from gan_cli.numbers import check_number_range
 from gan_cli.runs.files import check_folder_path
 
 T = TypeVar("T")
@@ -51,13 +52,15 @@ def required_checkpoint(cfg) -> str:
     return cfg.ckpt
 
 
-def whole_number(cfg, key: str, minimum: int = 0, optional: bool = False):
-    """cfg[key] as a whole number of at least `minimum` (or None when optional), else a message naming it."""
+def whole_number(cfg, key: str, minimum: int = 0, optional: bool = False, dtype: str = "int64"):
+    """cfg[key] as a whole number of at least `minimum` that fits `dtype` (gan_cli.numbers.RANGES: int64
+    for counts and sizes, "seed" for a seed), or None when optional; else a message naming it."""
     value = cfg[key]
     if value is None and optional:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise UserError(f"{key}={value!r} must be a whole number of at least {minimum}.")
+    check_number_range(value, key, dtype)
     return value
 
 
