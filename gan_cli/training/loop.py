@@ -82,7 +82,8 @@ class FiniteGuard:
 
     def _advice(self) -> str:
         """Where the last good state is, and a command that continues from it more gently."""
-        rates = " ".join(f"optim.{key.removesuffix('optimizer')}lr={optimizer.param_groups[0]['lr'] / 10:.3g}"
+        # A tenth of the rate that diverged, and never more than DCGAN's 2e-4 (1e12 / 10 helps nobody).
+        rates = " ".join(f"optim.{key.removesuffix('optimizer')}lr={min(optimizer.param_groups[0]['lr'] / 10, 2e-4):.3g}"
                          for key, optimizer in self.state.optimizers.items())
         last = self.last_checkpoint()
         if last:
