@@ -237,7 +237,8 @@ def check_value(option: Option, value, low: float | None = None, high: float | N
     if reason is None:
         return
     shown = _plain(value)
-    raise UserError(f"{option.key}={shown!r} {reason}: {option.key} must be {valid_values(option, low, high)}{why}. "
+    shown = _show(shown) if shown is None or isinstance(shown, bool) else repr(shown)
+    raise UserError(f"{option.key}={shown} {reason}: {option.key} must be {valid_values(option, low, high)}{why}. "
                     f"{option.key}: {option.help}.")
 
 
@@ -335,7 +336,7 @@ def check_command_line(args: list[str], command: str, options: dict[str, Option]
         raw = arg.split("=", 1)[0]
         key = raw.lstrip("+~")
         root = re.split(r"[./]", key, maxsplit=1)[0]
-        if root == "hydra" or root in free or (key in groups and raw == key):
+        if root == "hydra" or root in free or key in groups:
             continue
         if key not in options:
             raise unknown_key_error(key, command, options, free, groups)
