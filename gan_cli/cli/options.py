@@ -102,7 +102,7 @@ EVAL_OPTIONS = table(
     replace(_RUNS["metrics"], help="metrics computed; null: the run's eval.metrics (auto: by the data)"),
     Option("feature_extractor", "choice", "network whose features the metrics compare; null: the run's",
            choices=("auto", *FEATURE_EXTRACTORS), optional=True),
-    replace(_RUNS["weights"]),
+    _RUNS["weights"],
     replace(_RUNS["download"], help="fetch missing Inception weights (needs internet); null: the run's"),
     replace(_RUNS["num_samples"], help="generated samples; null: the run's eval.num_samples"),
     replace(_RUNS["num_real"], help="real samples behind the reference statistics; null: the run's"),
