@@ -11,7 +11,6 @@ command can check its command line at once.
 from __future__ import annotations
 
 import difflib
-import math
 import re
 from dataclasses import dataclass
 from typing import Iterable
@@ -19,10 +18,8 @@ from typing import Iterable
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from gan_cli.errors import UserError
+from gan_cli.numbers import RANGES, check_number_range
 
-FLOAT32_MAX = 3.4028234663852886e38  # the largest finite float32: every float setting fits in one
-INT64_MAX = 2**63 - 1
-SEED_MAX = 2**32 - 1                 # numpy's and most tools' seed range; torch's is wider
 MISSING = "???"
 
 KINDS = ("int", "float", "bool", "str", "path", "choice", "device", "ints", "seeds", "names")
@@ -44,10 +41,17 @@ class Option:
     min_length: int = 0                # ints, seeds, names given as a list: at least this many
     comma_separated: bool = False      # names: 'a,b' is the list [a, b]
     example: str | None = None         # a typical KEY=VALUE, said when a required value is missing
+    dtype: str | None = None           # what a number becomes (gan_cli.numbers.RANGES): seed, seconds;
+                                       # default int64 for whole numbers, float32 for the others
 
     def __post_init__(self):
         assert self.kind in KINDS, (self.key, self.kind)
         assert (self.kind in ("choice", "names")) == bool(self.choices), self.key
+        assert self.dtype is None or self.dtype in RANGES, (self.key, self.dtype)
+
+    @property
+    def number_type(self) -> str:
+        return self.dtype or ("float32" if self.kind == "float" else "int64")
 
 
 def table(*options: Option) -> dict[str, Option]:
@@ -68,7 +72,7 @@ def _bounds(option: Option, low: float | None = None, high: float | None = None)
     low = option.minimum if low is None else low
     high = option.maximum if high is None else high
     if option.kind in ("int", "ints", "seeds"):
-        if high is None:  # (and within 64 bits, which problem() says when it matters)
+        if high is None:  # (and within what it becomes, gan_cli.numbers, which names its range)
             return f"of at least {_number(low)}" if low is not None else ""
         return f"from {_number(low)} to {_number(high)}" if low is not None else f"of at most {_number(high)}"
     parts = []
@@ -78,7 +82,7 @@ def _bounds(option: Option, low: float | None = None, high: float | None = None)
         parts.append(f"at least {_number(low)}")
     if high is not None:
         parts.append(f"at most {_number(high)}")
-    return " and ".join(parts) or f"between {-FLOAT32_MAX:.4g} and {FLOAT32_MAX:.4g} (float32)"
+    return " and ".join(parts) or f"within {RANGES[option.number_type][3]}"
 
 
 def valid_values(option: Option, low: float | None = None, high: float | None = None) -> str:
@@ -157,8 +161,6 @@ def _is_number(value) -> bool:
 def _in_range(option: Option, value, low, high) -> bool:
     low = option.minimum if low is None else low
     high = option.maximum if high is None else high
-    if option.kind in ("int", "ints", "seeds") and high is None:
-        high = INT64_MAX
     if option.above is not None and not value > option.above:
         return False
     return (low is None or value >= low) and (high is None or value <= high)
@@ -166,7 +168,8 @@ def _in_range(option: Option, value, low, high) -> bool:
 
 def problem(option: Option, value, low: float | None = None, high: float | None = None) -> str | None:
     """Why `value` is not valid for `option` (a few words), or None when it is. low/high narrow the
-    table's range where it depends on a checkpoint (crossover, classes)."""
+    table's range where it depends on a checkpoint (crossover, classes). A number beyond what it
+    becomes (1e39 for a float32, 2**70 for a seed) raises gan_cli.numbers' paragraph instead."""
     value = _plain(value)
     if value is None:
         return None if option.optional else "is not set"
@@ -176,16 +179,12 @@ def problem(option: Option, value, low: float | None = None, high: float | None 
     if kind == "int":
         if not _is_int(value):
             return "is not a whole number"
-        if abs(value) > INT64_MAX:
-            return "is beyond 64-bit integers"
+        check_number_range(value, option.key, option.number_type)
         return None if _in_range(option, value, low, high) else "is out of range"
     if kind == "float":
         if not _is_number(value):
             return "is not a number"
-        if not math.isfinite(value):
-            return "is not a finite number (a value such as 1e999 overflows a float)"
-        if abs(value) > FLOAT32_MAX:
-            return "is beyond float32's range (about 3.4e38)"
+        check_number_range(value, option.key, option.number_type)  # NaN, infinity, beyond float32
         return None if _in_range(option, value, low, high) else "is out of range"
     if kind == "bool":
         return None if isinstance(value, bool) else "is not true or false"
@@ -226,6 +225,8 @@ def _numbers_problem(option: Option, value, low, high) -> str | None:
         return "is not a list of whole numbers" if option.kind == "ints" else "is not a seed or a list of seeds"
     if len(value) < max(option.min_length, 1):
         return "has too few numbers"
+    for index, number in enumerate(value):
+        check_number_range(number, f"{option.key}[{index}]", option.number_type)
     outside = [v for v in value if not _in_range(option, v, low, high)]
     return f"holds {', '.join(map(str, outside))}, out of range" if outside else None
 

@@ -118,7 +118,7 @@ BAD = {
         ("n=0", "n=0 is out of range"),                     # out of range
         ("seed=-1", "seed=-1 is out of range"),             # negative
         ("n=2.5", "n=2.5 is not a whole number"),           # float for an int
-        ("truncation=1e39", "truncation=1e+39 is beyond float32"),  # huge float
+        ("truncation=1e39", "truncation=1e+39 is out of range: it is used as a float32"),  # huge float
         ("truncation=1e999", "truncation=inf is not a finite number"),
         ("direction=sideways", "direction='sideways' is not one of"),  # unknown choice
         ("individual=maybe", "individual='maybe' is not true or false"),
@@ -133,7 +133,8 @@ BAD = {
         ("classes=[0,-2]", "classes=[0, -2] holds -2, out of range"),
         ("classes=text", "classes='text' is not a list of whole numbers"),
         ("steps=1e999", "steps=inf is not a whole number"),
-        ("truncation=1e39", "truncation=1e+39 is beyond float32"),
+        ("truncation=1e39", "truncation=1e+39 is out of range: it is used as a float32"),
+        (f"seeds=[0,{2**70}]", f"seeds[1]={2**70} is out of range: it is used as a seed"),
         ("method=cubic", "method='cubic' is not one of"),
         ("sed=3", "sed is not a key of gan-interp; did you mean seed?"),
     ],
@@ -163,7 +164,7 @@ BAD_TRAINING = [  # each kind once on the command line (a run that starts pays t
     ("trainer.steps=0", "trainer.steps=0 is out of range"),
     ("trainer.seed=-1", "trainer.seed=-1 is out of range"),
     ("trainer.n_critic=1.5", "trainer.n_critic=1.5 is not a whole number"),
-    ("trainer.ddp_timeout_s=1e39", "trainer.ddp_timeout_s=1e+39 is beyond float32"),
+    ("trainer.ddp_timeout_s=1e39", "trainer.ddp_timeout_s=1e+39 is out of range: it is used as a timeout"),
     ("trainer.precision=fp8", "trainer.precision='fp8' is not one of the choices"),
     ("trainer.stepz=5", "trainer.stepz is not a key of gan-train; did you mean trainer.steps?"),
     ("+trainer.stepz=5", "trainer.stepz is not a key of gan-train; did you mean trainer.steps?"),

@@ -17,7 +17,7 @@ from dataclasses import replace
 from omegaconf import DictConfig, OmegaConf
 
 from gan_cli.errors import UserError, exit_with
-from gan_cli.options import SEED_MAX, Option, check_command_line, check_known_keys, check_missing_values, \
+from gan_cli.options import Option, check_command_line, check_known_keys, check_missing_values, \
     check_options, help_lines, table
 from gan_cli.training.options import EVAL, FEATURE_EXTRACTORS, GROUP_NODES, GROUPS, MISSING_EXAMPLES, \
     TRAIN_OPTIONS
@@ -30,7 +30,7 @@ def _ckpt(help: str = "a checkpoint written by gan-train") -> Option:
 
 
 def _seed(key: str, help: str, optional: bool = False) -> Option:
-    return Option(key, "int", help, minimum=0, maximum=SEED_MAX, optional=optional)
+    return Option(key, "int", help, minimum=0, dtype="seed", optional=optional)
 
 
 def _out(help: str) -> Option:
@@ -69,7 +69,7 @@ INTERP_OPTIONS = table(
            choices=("slerp", "lerp")),
     Option("steps", "int", "images per leg, both ends included", minimum=2),
     Option("seeds", "ints", "seeds to walk between: a grid row per consecutive pair", minimum=0,
-           maximum=SEED_MAX, min_length=2),
+           dtype="seed", min_length=2),
     _out("grid PNG path (the GIF is written beside it); null: <run>/samples/interp_<method>.png"),
     Option("frames", "int", "GIF frames per leg", minimum=1),
     Option("fps", "int", "GIF frames per second (GIF delays are in hundredths of a second)", minimum=1, maximum=100),
@@ -78,9 +78,9 @@ INTERP_OPTIONS = table(
     _seed("seed", "mode=codes and mode=classes: the seed of the noise kept fixed"),
     Option("code", "int", "mode=codes: which continuous code to walk", minimum=0),
     Option("rows", "ints", "mode=style_mixing: seeds whose coarse styles fill each row", minimum=0,
-           maximum=SEED_MAX, min_length=1),
+           dtype="seed", min_length=1),
     Option("cols", "ints", "mode=style_mixing: seeds whose fine styles fill each column", minimum=0,
-           maximum=SEED_MAX, min_length=1),
+           dtype="seed", min_length=1),
     Option("crossover", "int", "mode=style_mixing: the first style input taken from the column seeds, below "
            "the generator's count; null: half", minimum=1, optional=True),
     Option("classes", "ints", "mode=classes: the classes to walk through (the checkpoint's class indices)",
@@ -88,7 +88,7 @@ INTERP_OPTIONS = table(
     Option("truncation", "float", "StyleGAN2 walks and mixing: psi towards the average W (e.g. 0.7)",
            minimum=0, maximum=1, optional=True),
     *(Option(key, "seeds", f"mode=arithmetic: the seed (or seeds, averaged) of z_{key}", minimum=0,
-             maximum=SEED_MAX, optional=True) for key in ("a", "b", "c")),
+             dtype="seed", optional=True) for key in ("a", "b", "c")),
     EMA,
     DEVICE,
 )

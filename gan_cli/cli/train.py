@@ -36,8 +36,11 @@ def run_stamp(fmt: str = "%Y-%m-%d_%H-%M-%S", *, _root_) -> str:
         from gan_cli import distributed
 
         trainer = _root_.get("trainer") or {}
-        _stamps[fmt] = distributed.agreed_timestamp(fmt, timeout_s=trainer.get("ddp_timeout_s", 300),
-                                                    device=trainer.get("device", "auto"))
+        try:
+            _stamps[fmt] = distributed.agreed_timestamp(fmt, timeout_s=trainer.get("ddp_timeout_s", 300),
+                                                        device=trainer.get("device", "auto"))
+        except UserError as error:  # a bad trainer.ddp_timeout_s, met while Hydra names the run folder
+            exit_with(error)
     return _stamps[fmt]
 
 

@@ -1,6 +1,6 @@
 """The dataset layer: config `data` -> a resumable batch source on the training device.
 
-`data.dataset` is a Hydra `_target_` to one factory in this package. A factory returns one of
+`data.dataset` is a `_target_` to one factory in this package (built by gan_cli/registry.py). A factory returns one of
   (images, labels) tensors     small sets held in memory (digits, mnist, fashion_mnist, cifar10)
   a torch Dataset              large sets streamed by DataLoader workers (celeba, folder)
   an ImagePairs Dataset        image-to-image data, items (input, target), always streamed
@@ -11,9 +11,9 @@ and build_batches() picks the batch source from that type and `data.in_memory`.
 
 from __future__ import annotations
 
-import hydra.utils
+import os
+
 import torch
-from hydra.errors import InstantiationException
 from omegaconf.errors import InterpolationToMissingValueError, MissingMandatoryValue
 from torch.utils.data import DataLoader, Dataset, Subset, TensorDataset
 
@@ -27,7 +27,9 @@ from gan_cli.data.batches import (
 )
 from gan_cli.data.mixtures import GaussianMixture2D
 from gan_cli.data.pairs import ImagePairs
+from gan_cli.data.workers import ReportingWorkerErrors
 from gan_cli.errors import UserError
+from gan_cli.registry import build
 
 __all__ = [
     "NO_LABEL",
@@ -58,7 +60,7 @@ def build_dataset(data_cfg):
             "unpaired, photos, sr), whose dataset._target_ names a factory in gan_cli.data."
         )
     try:
-        return hydra.utils.instantiate(dataset_cfg)
+        return build(dataset_cfg, "data.dataset")
     except (MissingMandatoryValue, InterpolationToMissingValueError) as error:
         key = getattr(error, "full_key", None) or "a data setting"
         raise UserError(
@@ -66,11 +68,6 @@ def build_dataset(data_cfg):
             "(required) in its config file: pass it on the command line, for example "
             "data.root=/path/to/images for a dataset read from disk."
         ) from None
-    except InstantiationException as error:
-        # Hydra wraps whatever the factory raised; a missing dataset should read as itself.
-        if isinstance(error.__cause__, UserError):
-            raise error.__cause__ from None
-        raise
 
 
 def build_batches(data_cfg, device, seed: int, rank: int = 0, world_size: int = 1) -> BatchSource:
@@ -82,7 +79,7 @@ def build_batches(data_cfg, device, seed: int, rank: int = 0, world_size: int = 
         _check_shape(data_cfg, (2,))
         return MixtureBatches(data, batch_size, device, seed, rank, world_size)
 
-    num_workers = int(data_cfg.get("num_workers", 2) or 0)
+    num_workers = loader_workers(data_cfg)
     if isinstance(data, ImagePairs):
         return _image_pair_batches(data, data_cfg, batch_size, device, seed, rank, world_size, num_workers)
     if isinstance(data, Dataset):
@@ -147,7 +144,7 @@ def real_samples(data_cfg, n: int, seed: int) -> torch.Tensor:
         )
     chosen = torch.randperm(num_samples, generator=generator)[:n]
     if isinstance(data, Dataset):
-        num_workers = int(data_cfg.get("num_workers", 2) or 0)
+        num_workers = loader_workers(data_cfg)
         return _load_all(data, chosen.tolist(), num_workers)[0]
     return data.index_select(0, chosen)
 
@@ -213,11 +210,22 @@ def _check_enough_samples(data_cfg, num_samples: int, batch_size: int, world_siz
         )
 
 
+def loader_workers(data_cfg) -> int:
+    """data.num_workers, checked, and at most the CPUs this process may use (more only contend)."""
+    value = data_cfg.get("num_workers", 2)
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise UserError(f"data.num_workers={value!r} must be a whole number of DataLoader worker processes "
+                        f"(0 reads in the main process).")
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return min(value, cpus)
+
+
 def _load_all(dataset: Dataset, indices, num_workers: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Decode the given items of a Dataset once into (images, labels) tensors, in index order."""
-    loader = DataLoader(
-        Subset(dataset, list(indices)), batch_size=_LOADING_BATCH_SIZE, num_workers=num_workers
-    )
+    subset = ReportingWorkerErrors(Subset(dataset, list(indices)))  # a worker's UserError comes out as itself
+    loader = DataLoader(subset, batch_size=_LOADING_BATCH_SIZE, num_workers=num_workers)
     images, labels = [], []
     for image_batch, label_batch in loader:
         images.append(image_batch)

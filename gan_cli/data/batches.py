@@ -22,6 +22,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from gan_cli.data.mixtures import GaussianMixture2D
+from gan_cli.data.workers import ReportingWorkerErrors
 from gan_cli.errors import UserError
 
 NO_LABEL = -1
@@ -217,7 +218,7 @@ class StreamingBatches:
         takes_sample_seed = bool(getattr(dataset, "takes_sample_seed", False))
         self.sampler = ResumableShardSampler(len(dataset), seed, rank, world_size, takes_sample_seed)
         self.loader = DataLoader(
-            dataset,
+            ReportingWorkerErrors(dataset),  # a UserError in a worker reaches the user as itself
             batch_size=batch_size,
             sampler=self.sampler,
             num_workers=num_workers,

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from PIL import Image
 from torch.utils.data import Dataset
 
+from gan_cli.data.decoding import UNREADABLE, SkippingFiles, decode_image
 from gan_cli.data.transforms import check_image_args, resize_crop_to_signed
 from gan_cli.errors import UserError
 
 log = logging.getLogger("gan_cli")
 
 NO_LABEL = -1
-# What PIL raises for a file that is not a readable image.
-UNREADABLE = (OSError, SyntaxError, ValueError, Image.DecompressionBombError)
 
 IMAGE_SUFFIXES = frozenset(
     {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".tiff", ".ppm", ".pgm"}
@@ -70,32 +70,29 @@ class ImageFolderDataset(Dataset):
         self.paths = readable_images(self.paths, root)
         self.mode = _PIL_MODE_FOR_CHANNELS[channels]
         self.transform = resize_crop_to_signed(resolution, channels)
+        # A file whose header reads but whose pixels do not (a truncated JPEG) is skipped for the next one.
+        self.files = SkippingFiles(len(self.paths), f"data.root={root}")
 
     def __len__(self) -> int:
         return len(self.paths)
 
     def __getitem__(self, index: int):
-        # A file whose header reads but whose pixels do not (a truncated JPEG) is skipped for the next one.
-        for offset in range(len(self.paths)):
-            path = self.paths[(index + offset) % len(self.paths)]
-            try:
-                with Image.open(path) as image:
-                    # convert() also flattens palettes and alpha and takes a GIF's first frame.
-                    pixels = image.convert(self.mode)
-            except UNREADABLE as error:
-                log.warning(f"skipping unreadable image {path} ({type(error).__name__}); another image takes its place")
-                continue
-            return self.transform(pixels), NO_LABEL
-        raise UserError(f"data.root={self.root}: none of its {len(self.paths)} image files could be decoded.")
+        pixels = self.files.load(index, lambda position: decode_image(self.paths[position], self.mode))
+        return self.transform(pixels), NO_LABEL
 
 
-def readable_images(paths: list[Path], root) -> list[Path]:
+def readable_images(paths: list[Path], root, check: Callable[[Path, Image.Image], None] | None = None) -> list[Path]:
     """The files whose image header PIL can read (checked once, up front); the others are left out
-    with a count in the log, and a folder of nothing but unreadable files is an error naming some."""
+    with a count in the log, and a folder of nothing but unreadable files is an error naming some.
+
+    check(path, opened image), when given, may raise a UserError about a readable file (its size, say).
+    """
     readable, unreadable = [], []
     for path in paths:
         try:
-            with Image.open(path):
+            with Image.open(path) as image:
+                if check is not None:
+                    check(path, image)
                 readable.append(path)
         except UNREADABLE:
             unreadable.append(path)

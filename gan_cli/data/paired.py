@@ -17,13 +17,13 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from gan_cli.data.folder import IMAGE_SUFFIXES, UNREADABLE, find_images
+from gan_cli.data.decoding import SkippingFiles, decode_image
+from gan_cli.data.folder import IMAGE_SUFFIXES, find_images, readable_images
 from gan_cli.data.pairs import (
     ImagePairs,
     JointJitter,
     check_direction,
     check_split,
-    open_image,
     pil_mode,
     to_signed,
 )
@@ -67,28 +67,36 @@ def paired_images(
     else:
         jitter = JointJitter(resolution, resolution, False)
     modes = (pil_mode(input_channels or channels, "data.input_channels"), pil_mode(channels))
-    return PairedImageFiles(sources, layout, jitter, swap, modes)
+    return PairedImageFiles(sources, layout, jitter, swap, modes, where=str(split_dir))
 
 
 class PairedImageFiles(ImagePairs):
-    """Pairs read from files: sources[i] is one side-by-side file or an (A file, B file) pair."""
+    """Pairs read from files: sources[i] is one side-by-side file or an (A file, B file) pair.
+
+    A pair whose file fails to decode is skipped for the next pair (SkippingFiles); `where` names the folder.
+    """
 
     task = "paired"
 
-    def __init__(self, sources: list, layout: str, jitter: JointJitter, swap: bool, modes: tuple[str, str]):
+    def __init__(self, sources: list, layout: str, jitter: JointJitter, swap: bool, modes: tuple[str, str],
+                 where: str):
         self.sources, self.layout, self.jitter, self.swap = sources, layout, jitter, swap
         self.input_mode, self.target_mode = modes
         self.takes_sample_seed = jitter.active
+        self.files = SkippingFiles(len(sources), where)
 
     def __len__(self) -> int:
         return len(self.sources)
 
     def _load(self, index: int) -> tuple[Image.Image, Image.Image]:
-        """(A, B) of item index, before direction and jitter."""
-        source = self.sources[index]
+        """(A, B) of item index (or of the next pair that decodes), before direction and jitter."""
+        return self.files.load(index, self._decode)
+
+    def _decode(self, position: int) -> tuple[Image.Image, Image.Image]:
+        source = self.sources[position]
         if self.layout == "two_folders":
-            return open_image(source[0], "RGB"), open_image(source[1], "RGB")
-        joined = open_image(source, "RGB")
+            return decode_image(source[0], "RGB"), decode_image(source[1], "RGB")
+        joined = decode_image(source, "RGB")
         half = joined.width // 2
         return joined.crop((0, 0, half, joined.height)), joined.crop((half, 0, 2 * half, joined.height))
 
@@ -119,22 +127,20 @@ def _split_folder(root, split: str) -> Path:
 
 
 def _side_by_side_files(split_dir: Path) -> list[Path]:
-    """The split's image files (this folder only), each checked to be twice as wide as tall."""
+    """The split's readable image files (this folder only), each checked to be twice as wide as tall."""
     paths = sorted(p for p in split_dir.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
     if not paths:
         raise UserError(f"{split_dir} holds no image files. {_LAYOUT_HELP}")
-    for path in paths:
-        try:
-            with Image.open(path) as image:
-                width, height = image.size
-        except UNREADABLE as error:
-            raise UserError(f"{path} cannot be read as an image ({type(error).__name__}).") from None
-        if width != 2 * height:
-            raise UserError(
-                f"{path} is {width}x{height} (width x height), not twice as wide as tall: a side-by-side "
-                f"pair file holds A in its left half and B in its right half. {_LAYOUT_HELP}"
-            )
-    return paths
+    return readable_images(paths, split_dir, check=_check_side_by_side)
+
+
+def _check_side_by_side(path: Path, image: Image.Image) -> None:
+    width, height = image.size
+    if width != 2 * height:
+        raise UserError(
+            f"{path} is {width}x{height} (width x height), not twice as wide as tall: a side-by-side "
+            f"pair file holds A in its left half and B in its right half. {_LAYOUT_HELP}"
+        )
 
 
 def _two_folder_pairs(split_dir: Path) -> list[tuple[Path, Path]]:

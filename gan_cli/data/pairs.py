@@ -20,7 +20,7 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 from gan_cli.data.batches import derived_seed
-from gan_cli.data.folder import UNREADABLE
+from gan_cli.data.decoding import SkippingFiles, decode_image
 from gan_cli.data.transforms import uint8_to_signed
 from gan_cli.errors import UserError
 
@@ -160,15 +160,6 @@ def pil_mode(channels, key: str = "data.channels") -> str:
     return _PIL_MODE_FOR_CHANNELS[channels]
 
 
-def open_image(path: Path, mode: str) -> Image.Image:
-    """The decoded image in `mode`; a file that cannot be decoded is a UserError naming it."""
-    try:
-        with Image.open(path) as image:
-            return image.convert(mode)
-    except UNREADABLE as error:
-        raise UserError(f"{path} cannot be decoded as an image ({type(error).__name__}: {error}).") from None
-
-
 def check_direction(direction) -> bool:
     """True when direction swaps the two sides (BtoA); anything but AtoB/BtoA is a UserError."""
     if direction not in DIRECTIONS:
@@ -185,10 +176,14 @@ def check_split(split, allowed: tuple[str, ...], name: str) -> None:
 
 
 class ImageFiles(Sequence):
-    """One domain of an unpaired set: image files, unjittered on [i], jittered by jittered(i, g)."""
+    """One domain of an unpaired set: image files, unjittered on [i], jittered by jittered(i, g).
 
-    def __init__(self, paths: Sequence[Path], channels: int, jitter: JointJitter):
+    A file that fails to decode is skipped for the next one (SkippingFiles); `where` names the folder.
+    """
+
+    def __init__(self, paths: Sequence[Path], channels: int, jitter: JointJitter, where: str):
         self.paths, self.mode, self.jitter = list(paths), pil_mode(channels), jitter
+        self.files = SkippingFiles(len(self.paths), where)
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -196,11 +191,17 @@ class ImageFiles(Sequence):
     def __getitem__(self, index):
         if isinstance(index, slice):
             return [self[i] for i in range(*index.indices(len(self)))]
-        return to_signed(self.jitter.apply(open_image(self.paths[index], self.mode), None))
+        index = operator.index(index)
+        if not -len(self) <= index < len(self):
+            raise IndexError(f"image {index} of {len(self)}")
+        return to_signed(self.jitter.apply(self._image(index % len(self)), None))
 
     def jittered(self, index: int, generator: torch.Generator) -> torch.Tensor:
         draw = self.jitter.draw(generator) if self.jitter.active else None
-        return to_signed(self.jitter.apply(open_image(self.paths[index], self.mode), draw))
+        return to_signed(self.jitter.apply(self._image(index), draw))
+
+    def _image(self, index: int) -> Image.Image:
+        return self.files.load(index, lambda position: decode_image(self.paths[position], self.mode))
 
 
 class TensorImages(Sequence):

@@ -16,8 +16,9 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from gan_cli.data.folder import UNREADABLE, find_images, readable_images
-from gan_cli.data.pairs import ImagePairs, check_split, open_image, pil_mode, to_signed
+from gan_cli.data.decoding import UNREADABLE, SkippingFiles, decode_image
+from gan_cli.data.folder import find_images, readable_images
+from gan_cli.data.pairs import ImagePairs, check_split, pil_mode, to_signed
 from gan_cli.errors import UserError
 
 SPLITS = ("train", "test")
@@ -45,7 +46,8 @@ def sr_images(
         train_paths, test_paths = paths[:-held_out], paths[-held_out:]
     chosen = train_paths if split == "train" else test_paths
     names = [str(path) for path in chosen]
-    return HighResolutionPairs(chosen, names, scale, crop, channels, flip, split == "train", crops_per_image)
+    where = f"data.eval_root={eval_root}" if split == "test" and eval_root is not None else f"data.root={root}"
+    return HighResolutionPairs(chosen, names, scale, crop, channels, flip, split == "train", crops_per_image, where)
 
 
 class HighResolutionPairs(ImagePairs):
@@ -68,6 +70,7 @@ class HighResolutionPairs(ImagePairs):
         flip: bool,
         random: bool,
         crops_per_image: int = 1,  # random only: items per image and epoch
+        where: str = "the high-resolution images",  # what a message calls the files' folder
     ):
         check_scale_and_crop(scale, crop)
         if isinstance(crops_per_image, bool) or not isinstance(crops_per_image, int) or crops_per_image < 1:
@@ -78,6 +81,8 @@ class HighResolutionPairs(ImagePairs):
         self.scale, self.crop, self.flip = scale, crop, bool(flip)
         self.mode = pil_mode(channels)
         self.takes_sample_seed = bool(random)
+        # An image file that fails to decode at load time is skipped for the next image.
+        self.files = SkippingFiles(len(self.images), where)
         smallest = crop if random else scale
         for image, name in zip(self.images, self.names):
             width, height = _size(image, name)
@@ -92,10 +97,13 @@ class HighResolutionPairs(ImagePairs):
         return len(self.images) * self.repeats
 
     def _high_resolution(self, index: int) -> Image.Image:
-        image = self.images[index // self.repeats]
+        return self.files.load(index // self.repeats, self._decode)
+
+    def _decode(self, position: int) -> Image.Image:
+        image = self.images[position]
         if isinstance(image, Image.Image):
             return image if image.mode == self.mode else image.convert(self.mode)
-        return open_image(image, self.mode)
+        return decode_image(image, self.mode)
 
     def pair(self, index: int, generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:
         high = self._high_resolution(index)

@@ -16,6 +16,8 @@ import torch
 from torch.utils.data import Dataset
 from torchvision.datasets import CIFAR10, MNIST, CelebA, FashionMNIST
 
+from gan_cli.data.cifar_files import read_batches
+from gan_cli.data.decoding import SkippingFiles, decode_image
 from gan_cli.data.transforms import (
     check_image_args,
     resize_batch,
@@ -62,13 +64,25 @@ def cifar10(root: str, resolution: int = 32, download: bool = False, train: bool
         "data.download=true), or download https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz "
         f"and extract it inside {root_path}"
     )
-    dataset = _open_dataset(
-        lambda: _PresentFilesCIFAR10(str(root_path), train=train, download=download),
+    split = [name for name, _ in (CIFAR10.train_list if train else CIFAR10.test_list)]
+    data, targets = _open_dataset(
+        lambda: _read_cifar10(root_path, split, download),
         "CIFAR-10", root, download, [folder / name for name in names], how_to_get,
     )
-    pixels = torch.from_numpy(dataset.data).permute(0, 3, 1, 2)  # stored as N x H x W x C
+    pixels = torch.from_numpy(data).permute(0, 3, 1, 2)  # stored as N x H x W x C
     images = resize_batch(uint8_to_signed(pixels), resolution).contiguous()
-    return images, torch.as_tensor(dataset.targets, dtype=torch.long)
+    return images, torch.as_tensor(targets, dtype=torch.long)
+
+
+def _read_cifar10(root_path: Path, split: list[str], download: bool):
+    """The split's batches, read without unpickling anything but arrays (gan_cli/data/cifar_files.py);
+    with download=true, fetched first (the archive's md5 checked) if they are not there."""
+    folder = root_path / CIFAR10.base_folder
+    if download and not all((folder / name).is_file() for name in split):
+        from torchvision.datasets.utils import download_and_extract_archive
+
+        download_and_extract_archive(CIFAR10.url, str(root_path), filename=CIFAR10.filename, md5=CIFAR10.tgz_md5)
+    return read_batches([folder / name for name in split])
 
 
 def celeba(root: str, resolution: int = 64, split: str = "train", download: bool = False) -> Dataset:
@@ -102,19 +116,16 @@ def celeba(root: str, resolution: int = 64, split: str = "train", download: bool
     )
 
 
-class _PresentFilesCIFAR10(CIFAR10):
-    # md5 only guards downloads, and hashing 160 MB on every start is slow: presence is enough.
-    meta = {**CIFAR10.meta, "md5": None}
-
-    def _check_integrity(self) -> bool:
-        folder = os.path.join(self.root, self.base_folder)
-        return all(
-            os.path.isfile(os.path.join(folder, name)) for name, _ in self.train_list + self.test_list
-        )
-
-
 class _UnlabeledCelebA(CelebA):
-    """CelebA whose items are (image, -1): the GAN ignores attributes, and None does not collate."""
+    """CelebA whose items are (image, -1): the GAN ignores attributes, and None does not collate.
+
+    A face that fails to decode (truncated, damaged, deleted) is skipped for the next one.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.images_folder = Path(self.root, self.base_folder, "img_align_celeba")
+        self.files = SkippingFiles(len(self.filename), str(self.images_folder))
 
     # md5 only guards downloads, and hashing the annotation files on every start is slow.
     def _check_integrity(self) -> bool:
@@ -124,8 +135,10 @@ class _UnlabeledCelebA(CelebA):
         )
 
     def __getitem__(self, index: int):
-        image, _ = super().__getitem__(index)
-        return image, NO_LABEL
+        return self.transform(self.files.load(index, self._decode)), NO_LABEL
+
+    def _decode(self, position: int):
+        return decode_image(self.images_folder / self.filename[position], "RGB")
 
 
 def _mnist_family(dataset_class, root, resolution: int, download: bool, train: bool):

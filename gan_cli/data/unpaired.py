@@ -46,8 +46,10 @@ def unpaired_images(
     else:
         jitter = JointJitter(resolution, resolution, False)
     root_dir = _root_folder(root)
-    domain_a = ImageFiles(_domain_images(root_dir, f"{split}A"), channels, jitter)
-    domain_b = ImageFiles(_domain_images(root_dir, f"{split}B"), channels, jitter)
+    domain_a, domain_b = (
+        ImageFiles(_domain_images(root_dir, name), channels, jitter, where=str(root_dir / name))
+        for name in (f"{split}A", f"{split}B")
+    )
     if swap:
         domain_a, domain_b = domain_b, domain_a
     return UnpairedImages(domain_a, domain_b, random=split == "train")

@@ -14,6 +14,7 @@ import torch
 import torch.distributed as dist
 
 from gan_cli.distributed.environment import apply_process_group_env, process_group_env
+from gan_cli.numbers import check_number_range
 
 
 def world_size() -> int:
@@ -59,6 +60,7 @@ def init_from_env(backend: str | None = None, timeout_s: float = 300.0, device: 
     settings = _env_settings()
     if not settings or settings["world_size"] <= 1:
         return False
+    check_number_range(timeout_s, "trainer.ddp_timeout_s", "seconds")  # before timedelta() overflows
     apply_process_group_env(settings)
     if backend is None:
         backend = "nccl" if torch.cuda.is_available() and str(device) != "cpu" else "gloo"

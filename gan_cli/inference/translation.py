@@ -54,7 +54,7 @@ class Translator:
         require_keys(checkpoint, list(keys.values()), path)
         networks = {}
         for direction, key in keys.items():
-            network = build_generator(config.model[key], path)
+            network = build_generator(config.model, key)
             stored = "ema" if key == "generator" and use_ema and checkpoint.get("ema") is not None else key
             load_weights(network, checkpoint[stored], stored, path)
             networks[direction] = network.to(device).eval().requires_grad_(False)

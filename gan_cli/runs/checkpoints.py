@@ -6,11 +6,14 @@ format marker and the run's config, so gan-sample, gan-eval and resume need noth
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import torch
+import torch.nn as nn
 
 from gan_cli.errors import UserError
+from gan_cli.numbers import DIVERGED_VALUE
 from gan_cli.runs.files import link_atomic, write_atomic
 from gan_cli.runs.paths import RunPaths
 
@@ -62,7 +65,8 @@ def require_keys(checkpoint: dict, keys, path) -> None:
 
 
 def load_weights(module, weights, key: str, path) -> None:
-    """module.load_state_dict(weights), with a clean error when they do not fit its architecture."""
+    """module.load_state_dict(weights), with a clean error when they do not fit its architecture, or
+    when they are NaN, infinite or diverged (a crafted file, or one written before gan-cli checked)."""
     try:
         module.load_state_dict(weights)
     except (RuntimeError, ValueError, TypeError, KeyError, AttributeError) as error:
@@ -70,6 +74,58 @@ def load_weights(module, weights, key: str, path) -> None:
         raise UserError(f"{path}: the weights in '{key}' do not fit the {type(module).__name__} its config "
                         f"describes ({first[1].strip() if len(first) > 1 else first[0] if first else type(error).__name__}). "
                         f"The file was altered or mixes two runs; use another checkpoint.") from None
+    problems = diverged_parts([(key, module)])
+    if problems:
+        raise UserError(f"{path} holds a diverged model: {problems[0]} ({HEALTHY}). Neither sampling nor training "
+                        f"can use it; use an earlier checkpoint of the run (checkpoints/step_*.pt).")
+
+
+HEALTHY = "a healthy network holds no NaN or infinity and stays far below these bounds"
+# What each kind of tensor is called in a message, and whether it has a bound beyond finiteness.
+TENSOR_KINDS = {"weights": "weights", "statistics": "running statistics", "state": "moment estimates"}
+
+
+def _tensor_groups(part) -> list[tuple[str, list[tuple[str, torch.Tensor]]]]:
+    """(kind, [(name, tensor)]) of a module's floating-point parameters and buffers, or of an
+    optimizer's state (its moment estimates: finite, but of any size)."""
+    if isinstance(part, nn.Module):
+        groups = [("weights", list(part.named_parameters())), ("statistics", list(part.named_buffers()))]
+    else:
+        states = getattr(part, "state", {}).values()  # an optimizer's, per parameter
+        groups = [("state", [(f"{name} of parameter {index}", value) for index, state in enumerate(states)
+                             for name, value in state.items() if torch.is_tensor(value)])]
+    return [(kind, kept) for kind, tensors in groups
+            if (kept := [(n, t) for n, t in tensors if t.is_floating_point() and t.numel()])]
+
+
+@torch.no_grad()
+def diverged_parts(parts, weight_bound: float = DIVERGED_VALUE) -> list[str]:
+    """What is wrong with the numbers of each (checkpoint key, module or optimizer): NaN or infinite
+    values, weights beyond `weight_bound` or running statistics beyond DIVERGED_VALUE. One host
+    sync; [] when every number is sane."""
+    groups = [(key, kind, tensors) for key, part in parts for kind, tensors in _tensor_groups(part)]
+    if not groups:
+        return []
+    device = groups[0][2][0][1].device
+    largest = torch.stack([_largest([t for _, t in tensors], device) for _, _, tensors in groups]).tolist()
+    bounds = {"weights": weight_bound, "statistics": DIVERGED_VALUE, "state": math.inf}
+    return [_describe(key, kind, tensors, bounds[kind]) for (key, kind, tensors), value in zip(groups, largest)
+            if not (math.isfinite(value) and value <= bounds[kind])]
+
+
+def _largest(tensors: list[torch.Tensor], device) -> torch.Tensor:
+    """max |value| over the tensors (NaN if any is NaN), on `device`, without a host sync."""
+    return torch.stack([torch.linalg.vector_norm(t.detach(), float("inf")).float().to(device) for t in tensors]).max()
+
+
+def _describe(key: str, kind: str, tensors, bound: float) -> str:
+    """The message part for one bad group, naming its worst tensor (the failure path: syncs freely)."""
+    values = {name: float(torch.linalg.vector_norm(t.detach().float(), float("inf"))) for name, t in tensors}
+    broken = [name for name, value in values.items() if not math.isfinite(value)]
+    if broken:
+        return f"the {key}'s {TENSOR_KINDS[kind]} are NaN or infinite ({', '.join(broken[:3])})"
+    name = max(values, key=values.get)
+    return f"the {key}'s {TENSOR_KINDS[kind]} reach {values[name]:.3g} ({name}), beyond {bound:.0e}"
 
 
 class CheckpointWriter:

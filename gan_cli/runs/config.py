@@ -6,27 +6,27 @@ name classes that have moved since, and lack keys added since; `upgrade_config` 
 targets and fills the missing keys from the packaged YAML defaults, so that old checkpoints still
 sample, evaluate and resume. The defaults themselves are spelled only in conf/.
 
-A checkpoint is data, never code: `stored_config` refuses any `_target_` that is not one of
-gan-cli's own networks, datasets or objectives, or one of torch's optimizers.
+A checkpoint is data, never code: `stored_config` refuses an interpolation that would run a
+resolver, and any `_target_` that is not one of gan-cli's registered classes and factories, or that
+sits where no target belongs (gan_cli/registry.py builds them, without hydra.utils.instantiate).
 """
 
 from __future__ import annotations
 
 import functools
+import re
 from importlib import resources
 
 from omegaconf import DictConfig, OmegaConf
 
 from gan_cli.errors import UserError
+from gan_cli.registry import check_config
 
 # Classes that moved to another module, by old module prefix.
 MOVED_TARGETS = {
     "gan_cli.losses.": "gan_cli.training.objectives.losses.",
     "gan_cli.auxiliary.": "gan_cli.training.objectives.auxiliary.",
 }
-# What a stored config may build: gan-cli's own classes and functions, and torch's optimizers.
-ALLOWED_TARGET_PREFIXES = ("gan_cli.models.", "gan_cli.data.", "gan_cli.training.objectives.")
-ALLOWED_TARGETS = frozenset({"torch.optim.Adam", "torch.optim.AdamW", "torch.optim.RMSprop", "torch.optim.SGD"})
 # Top-level nodes of train.yaml that every run has.
 RUN_NODES = ("regularizers", "augment", "resume", "eval", "objective")
 # The optimizer keys that say the learning-rate schedule (conf/optim/*.yaml).
@@ -81,35 +81,48 @@ def _rename_targets(node) -> None:
 
 def stored_config(checkpoint: dict, path, source: bool = False) -> DictConfig:
     """A checkpoint's config, upgraded and checked: its resolved `config`, or with source=True the
-    `config_source` a resume continues from (interpolations kept)."""
+    `config_source` a resume continues from (interpolations kept).
+
+    Checked as data before anything reads it: its interpolations may only copy other values (no
+    resolver runs but the data root's `oc.env:GAN_CLI_*`), and every `_target_` must be one of
+    gan-cli's registered classes at a place where one belongs (gan_cli/registry.py)."""
     stored = checkpoint.get("config_source") if source else None
-    config = upgrade_config(stored or checkpoint["config"])
+    stored = stored or checkpoint["config"]
+    check_interpolations(stored, path)
+    try:
+        config = upgrade_config(stored)
+    except Exception as error:  # noqa: BLE001 - whatever OmegaConf makes of a damaged mapping
+        raise UserError(f"{path} holds a config that is not a valid gan-cli config ({type(error).__name__}: "
+                        f"{str(error).splitlines()[0] if str(error) else ''}); use a checkpoint written by gan-train.") from None
     check_targets(config, path)
     return config
 
 
 def check_targets(config, path) -> None:
     """Refuse a config read from a file that names anything but gan-cli's own classes to build."""
-    for key, target in _targets(config, ""):
-        if target not in ALLOWED_TARGETS and not target.startswith(ALLOWED_TARGET_PREFIXES):
-            raise UserError(
-                f"{path} names {key}._target_={target!r}, which is not one of gan-cli's own classes or functions "
-                f"({', '.join(p + '*' for p in ALLOWED_TARGET_PREFIXES)}, or torch's optimizers {', '.join(sorted(ALLOWED_TARGETS))}); "
-                f"refusing to build it from a checkpoint. Use a checkpoint written by gan-train."
-            )
+    check_config(config, str(path))
 
 
-def _targets(node, prefix: str):
-    """(key, _target_) of every node that has one, at any depth."""
-    if OmegaConf.is_dict(node):
-        for key in node.keys():
-            child = node._get_node(key)
-            where = f"{prefix}.{key}" if prefix else str(key)
-            if key == "_target_":
-                yield prefix or "<root>", str(node[key])
-            elif OmegaConf.is_config(child):
-                yield from _targets(child, where)
-    elif OmegaConf.is_list(node):
-        for index, item in enumerate(node):
-            if OmegaConf.is_config(item):
-                yield from _targets(item, f"{prefix}[{index}]")
+# An interpolation a stored config may hold: a reference to another value (${trainer.steps},
+# ${..resolution}), or the data root's environment variable (${oc.env:GAN_CLI_DATA,data}).
+_REFERENCE = r"\$\{\.*[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*|\[[0-9]+\])*\}"
+_DATA_ENV = r"\$\{oc\.env:GAN_CLI_[A-Z0-9_]+(?:,[^${}\\]*)?\}"
+_SAFE_INTERPOLATION = re.compile(f"{_REFERENCE}|{_DATA_ENV}")
+
+
+def check_interpolations(stored, path, where: str = "") -> None:
+    """A stored config is data: an interpolation that would run a resolver (oc.decode, oc.create,
+    a custom one) or build a value from parts is refused before OmegaConf ever resolves it."""
+    if isinstance(stored, dict):
+        for key, value in stored.items():
+            if not isinstance(key, (str, int)) or "${" in str(key):
+                raise UserError(f"{path} holds a config key {key!r} under {where or '<root>'}, which is not a plain "
+                                f"name; use a checkpoint written by gan-train.")
+            check_interpolations(value, path, f"{where}.{key}" if where else str(key))
+    elif isinstance(stored, (list, tuple)):
+        for index, item in enumerate(stored):
+            check_interpolations(item, path, f"{where}[{index}]")
+    elif isinstance(stored, str) and "${" in _SAFE_INTERPOLATION.sub("", stored):
+        raise UserError(f"{path} sets {where}={stored!r}, an interpolation that would run code or a resolver "
+                        f"when read; a stored config may only refer to its own values (${{trainer.steps}}). "
+                        f"Use a checkpoint written by gan-train.")

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from hydra.errors import InstantiationException
-from hydra.utils import instantiate
 
 from gan_cli import distributed
 from gan_cli.data import build_batches
 from gan_cli.errors import UserError
 from gan_cli.inference.latents import LatentLayout
+from gan_cli.registry import build
 from gan_cli.tasks import is_translation
 from gan_cli.training.ema import make_ema
 from gan_cli.training.execution import Execution
@@ -16,9 +15,6 @@ from gan_cli.training.latents import LatentSampler
 from gan_cli.training.objectives import Objective
 from gan_cli.training.state import TrainingState
 from gan_cli.training.stats import RunningStats
-
-OBJECTIVE_PREFIX = "gan_cli.training.objectives."
-
 
 # The networks a model config may define, by checkpoint key. CycleGAN has all four (generator =
 # A->B, generator_ba = B->A, discriminator judges B, discriminator_a judges A); the others two.
@@ -33,7 +29,7 @@ def build_state(cfg, execution: Execution) -> TrainingState:
     rank, world_size = distributed.rank(), distributed.world_size()
     batches = build_batches(cfg.data, device=execution.device, seed=cfg.trainer.seed, rank=rank,
                             world_size=world_size)
-    networks = {key: execution.place(build_network(cfg.model[key])) for key in NETWORK_KEYS
+    networks = {key: execution.place(build(cfg.model[key], f"model.{key}")) for key in NETWORK_KEYS
                 if cfg.model.get(key) is not None}
     side = {prefix: [p for key, net in networks.items() if key.startswith(prefix) for p in net.parameters()]
             for prefix in ("generator", "discriminator")}
@@ -47,8 +43,8 @@ def build_state(cfg, execution: Execution) -> TrainingState:
         latents = LatentSampler(LatentLayout.from_config(cfg), cfg.trainer.seed, execution.device, rank, world_size)
     return TrainingState(
         networks=networks,
-        optimizers={"g_optimizer": instantiate(cfg.optim.generator)(side["generator"]),
-                    "d_optimizer": instantiate(cfg.optim.discriminator)(side["discriminator"])},
+        optimizers={"g_optimizer": build(cfg.optim.generator, "optim.generator")(side["generator"]),
+                    "d_optimizer": build(cfg.optim.discriminator, "optim.discriminator")(side["discriminator"])},
         scalers={"g_scaler": execution.make_scaler(), "d_scaler": execution.make_scaler()},
         batches=batches,
         latents=latents,
@@ -69,20 +65,6 @@ def configured_ema_decay(cfg, world_size: int) -> float | None:
     return 0.5 ** (cfg.data.batch_size * world_size / half_life)
 
 
-def build_network(node):
-    """A network from its config; a UserError from its constructor (a bad setting) comes out as itself."""
-    try:
-        return instantiate(node)
-    except InstantiationException as error:
-        if isinstance(error.__cause__, UserError):
-            raise error.__cause__ from None
-        raise
-
-
 def build_objective(cfg, state: TrainingState, execution: Execution, stats: RunningStats) -> Objective:
-    """The family's objective, named by model.objective._target_ (one of gan-cli's own)."""
-    target = str(cfg.model.objective.get("_target_", ""))
-    if not target.startswith(OBJECTIVE_PREFIX):
-        raise UserError(f"model.objective._target_={target!r} is not one of gan-cli's objectives "
-                        f"({OBJECTIVE_PREFIX}*), for example {OBJECTIVE_PREFIX}adversarial.from_config.")
-    return instantiate(cfg.model.objective)(cfg=cfg, state=state, execution=execution, stats=stats)
+    """The family's objective, named by model.objective._target_ (one of gan-cli's registered factories)."""
+    return build(cfg.model.objective, "model.objective")(cfg=cfg, state=state, execution=execution, stats=stats)

@@ -18,6 +18,7 @@ from gan_cli.inference.translation import (
     heldout_pairs,
     preview_indices,
 )
+from gan_cli.numbers import diverged_weight_bound
 from gan_cli.runs.checkpoints import FORMAT, CheckpointWriter
 from gan_cli.tasks import is_translation
 from gan_cli.training.loop import FiniteGuard, Hook
@@ -136,7 +137,8 @@ class CheckpointHook:
         distributed.barrier()
 
     def last_good(self) -> str | None:
-        """The newest checkpoint of this run, or the one it resumed from."""
+        """The newest checkpoint of this run (each was checked sane before it was written), or the one it
+        resumed from (checked when it was loaded)."""
         return str(self.writer.last_path) if self.writer.last_path else self.resumed_from
 
 
@@ -175,8 +177,11 @@ def run_hooks(cfg, state: TrainingState, images_per_step: int, stats: RunningSta
     hooks = [Hook(trainer.log_every, log, needs_finite=True), Hook(trainer.sample_every, preview)]
     checkpoints = CheckpointHook(state, cfg, run_dir) if trainer.save_checkpoints else None
     if tracker is not None:
-        hooks.append(Hook(cfg.eval.every, EvalHook(tracker, state, run_log, checkpoints, cfg)))
+        # An evaluation may write best.pt: it needs sane weights, as a checkpoint does.
+        evaluate = EvalHook(tracker, state, run_log, checkpoints, cfg)
+        hooks.append(Hook(cfg.eval.every, evaluate, needs_finite_weights=True))
     if checkpoints is not None:
         hooks.append(Hook(trainer.checkpoint_every, checkpoints, on_stop=True, needs_finite_weights=True))
-    guard = FiniteGuard(state, device, checkpoints.last_good if checkpoints else lambda: cfg.resume)
+    guard = FiniteGuard(state, device, checkpoints.last_good if checkpoints else lambda: cfg.resume,
+                        weight_bound=diverged_weight_bound(trainer.precision))
     return RunHooks(hooks, guard, log, checkpoints)

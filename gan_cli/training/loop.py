@@ -1,12 +1,15 @@
 """The one training loop: it runs an objective's phases step after step and calls the hooks that
 are due (log, sample, evaluate, checkpoint). It knows no GAN family.
 
-Losses stay on the device: the first non-finite one is remembered there (no host sync per step)
-and checked before every log line and every checkpoint, so no checkpoint holds a diverged model.
+Losses stay on the device: the first NaN, infinite or diverged one (beyond gan_cli.numbers'
+DIVERGED_LOSS) is remembered there (no host sync per step) and checked before every log line and
+every checkpoint; the weights are checked (finite, and within the bounds no healthy network comes
+near) before every checkpoint and evaluation, so no checkpoint holds a diverged model.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable
 
@@ -14,6 +17,8 @@ import torch
 
 from gan_cli import distributed
 from gan_cli.errors import StopRequested, UserError
+from gan_cli.numbers import DIVERGED_LOSS, DIVERGED_VALUE
+from gan_cli.runs.checkpoints import HEALTHY, diverged_parts
 from gan_cli.training.objectives import Objective
 from gan_cli.training.signals import stop_on_signal
 from gan_cli.training.state import TrainingState
@@ -34,33 +39,46 @@ class Hook:
 
 
 class NonFiniteLoss(UserError):
+    """A loss or the weights became NaN or infinite, or diverged beyond a sane bound (exit status 3)."""
+
     exit_code = 3
 
 
 class FiniteGuard:
-    """Remembers, on the device, the first step whose loss was NaN or infinite; checks the weights
-    before they are saved (a loss is computed before its update, so an update that overflows shows
-    in the weights first)."""
+    """Remembers, on the device, the first step whose loss was NaN, infinite or beyond DIVERGED_LOSS;
+    checks the weights before they are saved (a loss is computed before its update, so an update
+    that explodes shows in the weights first): finite, and |weight| within `weight_bound`."""
 
-    def __init__(self, state: TrainingState, device, last_checkpoint: Callable[[], str | None]):
-        self.state, self.device = state, device
+    def __init__(self, state: TrainingState, device, last_checkpoint: Callable[[], str | None],
+                 weight_bound: float = DIVERGED_VALUE):
+        self.state, self.device, self.weight_bound = state, device, weight_bound
         self.last_checkpoint = last_checkpoint  # the newest good checkpoint, for the message
         self.first_bad_step = torch.full((), -1, dtype=torch.long, device=device)
+        self.first_bad_loss = torch.full((), float("nan"), device=device)
 
     def record(self, loss: torch.Tensor, step: int) -> None:
-        bad_now = ~torch.isfinite(loss.detach()) & (self.first_bad_step < 0)
+        loss = loss.detach().float()
+        bad_now = ~(loss.abs() <= DIVERGED_LOSS) & (self.first_bad_step < 0)  # NaN fails the comparison too
         self.first_bad_step = torch.where(bad_now, step, self.first_bad_step)
+        self.first_bad_loss = torch.where(bad_now, loss, self.first_bad_loss)
 
     def check(self, step: int, weights: bool = False) -> None:
         bad = int(distributed.all_reduce_max(self.first_bad_step).item())
         if bad >= 0:
-            raise NonFiniteLoss(f"Training stopped: a loss became NaN or infinite at step {bad} (checked at step "
-                                f"{step}); {self._advice()}")
+            value = float(self.first_bad_loss.item())  # this rank's: NaN where another rank's loss was the bad one
+            what = (f"the model diverged: a loss reached {value:.3g} at step {bad} (checked at step {step}), beyond the "
+                    f"±{DIVERGED_LOSS:.0e} that no healthy run comes near" if math.isfinite(value)
+                    else f"a loss became NaN or infinite at step {bad} (checked at step {step})")
+            raise NonFiniteLoss(f"Training stopped: {what}; {self._advice()}")
         if weights:
-            diverged = [name for name, module in self.state.modules() if not _all_finite(module)]
+            problems = diverged_parts([*self.state.modules(), *self.state.optimizers.items()], self.weight_bound)
+            diverged = bool(problems)
+            if distributed.world_size() > 1:  # batch-norm statistics differ between ranks: all stop if any must
+                diverged = bool(distributed.all_reduce_max(torch.tensor(int(diverged), device=self.device)).item())
             if diverged:
-                raise NonFiniteLoss(f"Training stopped: the weights of the {' and '.join(diverged)} became NaN or "
-                                    f"infinite by step {step}, so no checkpoint was written; {self._advice()}")
+                found = "; ".join(problems) or "another process's running statistics left the sane range"
+                raise NonFiniteLoss(f"Training stopped: the model diverged by step {step}: {found} ({HEALTHY}). "
+                                    f"No checkpoint of it was written; {self._advice()}")
 
     def _advice(self) -> str:
         """Where the last good state is, and a command that continues from it more gently."""
@@ -72,13 +90,6 @@ class FiniteGuard:
                     f"gan-train resume={last} {rates}, or with a loss that keeps the critic bounded.")
         return (f"no checkpoint had been written yet. Start again with a lower learning rate (e.g. {rates}) "
                 f"or a loss that keeps the critic bounded.")
-
-
-@torch.no_grad()
-def _all_finite(module: torch.nn.Module) -> bool:
-    """One host sync: every floating-point parameter and buffer is finite."""
-    flags = [torch.isfinite(t).all() for t in module.state_dict().values() if t.is_floating_point()]
-    return not flags or bool(torch.stack(flags).all())
 
 
 def training_loop(

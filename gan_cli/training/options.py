@@ -7,7 +7,7 @@ built. tests/test_options.py keeps this table and the config files in step.
 
 from __future__ import annotations
 
-from gan_cli.options import SEED_MAX, Option, table
+from gan_cli.options import Option, table
 
 # The values gan-cli's metrics give (gan_cli/eval/evaluate.py VALUES and gan_cli/eval/translation.py
 # VALUES; a test keeps them equal): what eval.best_metric may name.
@@ -36,7 +36,7 @@ TRAINER = (
     _count("trainer.accumulate", "batches whose gradients are summed into each update"),
     Option("trainer.device", "device", "where the run trains: auto = cuda when a GPU is there, else cpu"),
     Option("trainer.seed", "int", "seed of the weights, latents and data order (each rank adds its rank)",
-           minimum=0, maximum=SEED_MAX),
+           minimum=0, dtype="seed"),
     _count("trainer.log_every", "steps between log lines and TensorBoard scalars"),
     _count("trainer.sample_every", "steps between image grids of the fixed noise"),
     _count("trainer.checkpoint_every", "steps between checkpoints (one is always written at the end)"),
@@ -50,7 +50,7 @@ TRAINER = (
     Option("trainer.channels_last", "choice", "channels-last memory format; auto = on for GPUs",
            choices=("auto", True, False)),
     Option("trainer.ddp_timeout_s", "float", "seconds a collective may wait (a dead rank) before the run fails",
-           above=0),
+           above=0, dtype="seconds"),
 )
 
 REGULARIZERS = (
@@ -76,7 +76,7 @@ EVAL = (
     Option("eval.best_metric", "choice", "value that picks checkpoints/best.pt (auto: fid, reverse_kl on ring/grid)",
            choices=("auto", *METRIC_VALUES)),
     Option("eval.seed", "int", "seed of the generated samples' latents and of the real ones' choice",
-           minimum=0, maximum=SEED_MAX),
+           minimum=0, dtype="seed"),
     _count("eval.batch_size", "images per forward pass of the generator and the feature extractor"),
     _count("eval.kid_subsets", "KID: number of subsets"),
     _count("eval.kid_subset_size", "KID: samples per subset (capped at the sample counts)", minimum=2),

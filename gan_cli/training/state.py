@@ -8,6 +8,7 @@ discriminator, ema, g_optimizer, d_optimizer, g_scaler, d_scaler, latents, ranks
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ import torch
 import torch.nn as nn
 
 from gan_cli import distributed
+from gan_cli.errors import UserError
 from gan_cli.runs.checkpoints import load_weights, require_keys
 from gan_cli.training.latents import LatentSampler
 
@@ -93,12 +95,16 @@ class TrainingState:
                 group["lr"] = lr
         for key, scaler in self.scalers.items():
             if checkpoint.get(key) and scaler.is_enabled():
-                scaler.load_state_dict(checkpoint[key])
+                with damaged_part(key, source):
+                    scaler.load_state_dict(checkpoint[key])
         if self.latents is not None:
-            self.latents.load_state_dict(checkpoint["latents"])
+            with damaged_part("latents", source):
+                self.latents.load_state_dict(checkpoint["latents"])
         for key, part in self.extras.items():
-            part.load_state_dict(checkpoint.get(key))
-        self._load_rank_state(checkpoint["ranks"])
+            with damaged_part(key, source):
+                part.load_state_dict(checkpoint.get(key))
+        with damaged_part("ranks", source):
+            self._load_rank_state(checkpoint["ranks"])
         self.step = int(checkpoint["step"])
 
     def _rank_state(self) -> dict:
@@ -120,6 +126,19 @@ class TrainingState:
             torch.cuda.set_rng_state(state["cuda"])
         if len(ranks) == world_size:
             self.batches.load_state_dict(state["data"])
+
+
+@contextlib.contextmanager
+def damaged_part(key: str, source):
+    """A part of a checkpoint that does not have the shape gan-train writes is named, not a traceback."""
+    try:
+        yield
+    except UserError:
+        raise
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError, RuntimeError) as error:
+        raise UserError(f"{source}: its '{key}' is damaged or was not written by gan-train ({type(error).__name__}: "
+                        f"{str(error).splitlines()[0] if str(error) else ''}). Use another checkpoint of the run "
+                        f"(checkpoints/step_*.pt).") from None
 
 
 def weights_digest(*modules) -> str:

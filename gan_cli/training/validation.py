@@ -8,9 +8,16 @@ import torch.nn as nn
 from omegaconf import OmegaConf
 
 from gan_cli.errors import UserError
+from gan_cli.numbers import RANGES, check_number_range
 from gan_cli.options import check_known_keys, check_missing_values, check_options
 from gan_cli.tasks import GENERATION, check_task
 from gan_cli.training.options import GROUP_NODES, MISSING_EXAMPLES, TRAIN_OPTIONS
+
+# trainer.precision=bf16/fp16 is autocast: weights, optimizer state and losses stay float32, and a
+# setting meets float32 tensors (or scales them before a cast), so float32 is every float setting's
+# range; float16's narrower one bounds the weights of fp16 runs instead (gan_cli.numbers). These
+# settings become something narrower than their type says:
+KEY_DTYPES = {"trainer.seed": "seed", "eval.seed": "seed", "trainer.ddp_timeout_s": "seconds"}
 
 
 def check_command_config(cfg) -> None:
@@ -26,7 +33,10 @@ def check_run_config(cfg) -> None:
     check_missing_values(cfg, "gan-train", MISSING_EXAMPLES)  # first: nothing may resolve a ???
     check_options(cfg, TRAIN_OPTIONS)  # trainer.*, eval.*, regularizers.*, augment.*, resume, objective
     task = check_task(cfg)  # before the groups resolve: a model's config may not resolve on data of another task
-    check_finite_numbers(OmegaConf.to_container(cfg, resolve=True, throw_on_missing=False))
+    # The values as written first, so that a bad one is named where it was set (trainer.steps, not
+    # optim.schedule_steps=${trainer.steps}); then as resolved, for values a resolver computes.
+    for resolve in (False, True):
+        check_config_numbers(OmegaConf.to_container(cfg, resolve=resolve, throw_on_missing=False))
     check_learning_rates(cfg)
     if task == GENERATION:
         _positive_int(cfg.model.latent_dim, "model.latent_dim")
@@ -45,18 +55,19 @@ def check_weight(value, key: str) -> float:
     """A loss term's weight: a finite number of 0 or more (0 turns the term off)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
         raise UserError(f"{key}={value!r} must be a number of 0 or more (the weight of its loss term; 0 turns it off).")
+    check_number_range(value, key)
     return float(value)
 
 
-def check_finite_numbers(values, prefix: str = "") -> None:
-    """No setting may be NaN or infinite (1e999 on a command line overflows to inf)."""
+def check_config_numbers(values, prefix: str = "") -> None:
+    """Every number of the run's config fits what it becomes: no NaN or infinity (1e999 on a command
+    line), floats within float32 (1e39 is finite in Python only), ints within int64 (sizes, counts,
+    steps), seeds within what torch.manual_seed takes, the DDP timeout within a timedelta."""
     items = values.items() if isinstance(values, dict) else enumerate(values) if isinstance(values, list) else ()
     for key, value in items:
         where = f"{prefix}.{key}" if prefix and not isinstance(key, int) else f"{prefix}[{key}]" if prefix else str(key)
-        if isinstance(value, float) and not math.isfinite(value):
-            raise UserError(f"{where}={value} is not a finite number (a value such as 1e999 overflows a float); "
-                            f"give a number in range.")
-        check_finite_numbers(value, where)
+        check_number_range(value, where, KEY_DTYPES.get(where, "int64" if isinstance(value, int) else "float32"))
+        check_config_numbers(value, where)
 
 
 def check_learning_rates(cfg) -> None:
@@ -65,6 +76,32 @@ def check_learning_rates(cfg) -> None:
         value = cfg.optim.get(key)  # an optimizer config may have any of them
         if value is not None and not (isinstance(value, (int, float)) and value > 0):
             raise UserError(f"optim.{key}={value!r} must be a positive number (such as 2e-4).")
+    for side in ("generator", "discriminator"):
+        check_first_update(cfg.optim, side)
+
+
+def check_first_update(optim, side: str) -> None:
+    """Adam's betas lie in [0, 1), and its first update, lr / (1 - beta1) per weight, fits a float32
+    (optim.lr=3e38 is in range on its own, but not once Adam's bias correction divides it by 0.5)."""
+    node = optim.get(side)
+    betas = node.get("betas") if node is not None and hasattr(node, "get") else None
+    if betas is None:
+        return
+    key = "optim.betas" if optim.get("betas") == betas else f"optim.{side}.betas"
+    betas = list(betas) if OmegaConf.is_list(betas) else betas
+    if not isinstance(betas, list) or len(betas) != 2 or not all(
+            isinstance(b, (int, float)) and not isinstance(b, bool) and 0 <= b < 1 for b in betas):
+        raise UserError(f"{key}={betas!r} must be two numbers in [0, 1): the decay rates of Adam's moment "
+                        f"estimates, such as [0.5, 0.999] (DCGAN) or [0.0, 0.99] (StyleGAN2).")
+    lr = node.get("lr")
+    if not isinstance(lr, (int, float)) or isinstance(lr, bool):
+        return
+    step = lr / (1 - betas[0])
+    if step > RANGES["float32"][1]:
+        lr_key = next((f"optim.{k}" for k in ("lr", f"{side[0]}_lr") if optim.get(k) == lr), f"optim.{side}.lr")
+        raise UserError(f"{lr_key}={lr:.8g} is out of range: Adam's first update moves each weight by lr / (1 - "
+                        f"beta1) = {step:.3g}, beyond float32's largest number (3.4e+38). Give a learning rate "
+                        f"below {RANGES['float32'][1] * (1 - betas[0]):.3g}; GANs train with rates such as 2e-4.")
 
 
 def check_critic(cfg, discriminator: nn.Module, loss, penalties: list, constraints: list) -> None:

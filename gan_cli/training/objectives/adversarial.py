@@ -11,8 +11,8 @@ from __future__ import annotations
 import contextlib
 
 import torch
-from hydra.utils import instantiate
 
+from gan_cli.registry import build
 from gan_cli.training.ema import update_ema
 from gan_cli.training.execution import Execution, has_spectral_norm
 from gan_cli.training.objectives import Phase
@@ -181,10 +181,10 @@ def gradient_sync(wrapped, last: bool):
 
 def from_config(cfg, state: TrainingState, execution: Execution, stats: RunningStats) -> AdversarialObjective:
     """The objective that `cfg` describes (model.objective's target: loss, regularizers, auxiliary, augment)."""
-    loss = instantiate(cfg.loss)
+    loss = build(cfg.loss, "loss")
     penalties, constraints = build_regularizers(cfg.regularizers)
     g_penalties = build_generator_regularizers(cfg.regularizers)
-    auxiliary = instantiate(cfg.model.auxiliary) if cfg.model.auxiliary is not None else None
+    auxiliary = build(cfg.model.auxiliary, "model.auxiliary") if cfg.model.auxiliary is not None else None
     check_critic(cfg, state.discriminator, loss, penalties, constraints)
     check_labels(cfg, bool(cfg.model.conditional), auxiliary)
     check_codes(cfg, auxiliary)

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import torch
-from hydra.utils import instantiate
-from omegaconf import OmegaConf
 
-# Keys of the loss node that are not the adversarial loss's own arguments (SRGAN's content loss).
-NON_ADVERSARIAL_KEYS = ("perceptual",)
+from gan_cli.registry import build
 
 
 def apply_update(optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler, loss: torch.Tensor) -> None:
@@ -28,8 +25,7 @@ def report_discriminator(stats, loss, d_loss, real_logits, fake_logits) -> None:
 
 def adversarial_loss(loss_cfg):
     """The GANLoss that `loss` configures, leaving out what belongs to other terms."""
-    node = OmegaConf.masked_copy(loss_cfg, [k for k in loss_cfg if k not in NON_ADVERSARIAL_KEYS])
-    return instantiate(node)
+    return build(loss_cfg, "loss")  # the registry knows that loss.perceptual is the content loss's
 
 
 def requires_grad(modules, flag: bool) -> None:
