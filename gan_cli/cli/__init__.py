@@ -5,4 +5,6 @@
     gan-interp  interp.py    -> gan_cli.inference.interpolation
     gan-eval    evaluate.py  -> gan_cli.eval.report.evaluate_checkpoint
     gan-report  report.py    -> gan_cli.runs.report.write_summary
+
+Each checks its keys first against its option table (options.py; gan-train's: gan_cli/training/options.py).
 """

@@ -2,27 +2,34 @@
 
 from __future__ import annotations
 
+import sys
+
 import hydra
 from omegaconf import DictConfig
 
-from gan_cli.cli.wrapper import output_path, required_checkpoint, run_command
+from gan_cli.cli.options import check_arguments, check_command
+from gan_cli.cli.wrapper import output_path, run_command
 
 
 def evaluate(cfg: DictConfig) -> None:
-    from gan_cli.distributed.devices import (
-        resolve_device,  # torch: after the command line is checked
-    )
+    check_command("gan-eval", cfg)  # every key and value, before the checkpoint is read
+    output_path(cfg)
+    # torch: after the command line is checked.
+    from gan_cli.distributed.devices import resolve_device
     from gan_cli.eval.report import evaluate_checkpoint, print_report
 
-    ckpt = required_checkpoint(cfg)
-    output_path(cfg)
-    report, out = evaluate_checkpoint(ckpt, cfg, resolve_device(cfg.device))
+    report, out = evaluate_checkpoint(cfg.ckpt, cfg, resolve_device(cfg.device))
     print_report(report, out)
 
 
 @hydra.main(version_base="1.3", config_path="pkg://gan_cli.conf", config_name="eval")
-def main(cfg: DictConfig) -> None:
+def evaluate_command(cfg: DictConfig) -> None:
     run_command(lambda: evaluate(cfg))
+
+
+def main() -> None:
+    check_arguments("gan-eval", sys.argv[1:])
+    evaluate_command()
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
+from gan_cli.cli.options import check_arguments
 from gan_cli.cli.wrapper import run_command
 from gan_cli.errors import UserError, exit_with
 from gan_cli.runs.files import check_folder_path
@@ -73,6 +74,7 @@ def train_command(cfg: DictConfig) -> float | None:
 
 
 def main() -> None:
+    check_arguments("gan-train", sys.argv[1:])
     try:
         sys.argv = prepared_arguments(sys.argv)
     except UserError as error:

@@ -9,10 +9,8 @@ from typing import Callable, TypeVar
 from hydra.core.hydra_config import HydraConfig
 from hydra.errors import InstantiationException
 from hydra.types import RunMode
-from omegaconf import OmegaConf
 
 from gan_cli.errors import UserError, exit_with
-from gan_cli.numbers import check_number_range
 from gan_cli.runs.files import check_folder_path
 
 T = TypeVar("T")
@@ -42,26 +40,6 @@ def as_user_error(error: BaseException) -> UserError | None:
 
 def in_multirun() -> bool:
     return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
-
-
-def required_checkpoint(cfg) -> str:
-    """cfg.ckpt, which gan-sample, gan-interp and gan-eval need."""
-    if OmegaConf.is_missing(cfg, "ckpt"):
-        raise UserError("ckpt= is required: the path of a checkpoint written by gan-train, e.g. "
-                        "ckpt=outputs/<run>/checkpoints/last.pt.")
-    return cfg.ckpt
-
-
-def whole_number(cfg, key: str, minimum: int = 0, optional: bool = False, dtype: str = "int64"):
-    """cfg[key] as a whole number of at least `minimum` that fits `dtype` (gan_cli.numbers.RANGES: int64
-    for counts and sizes, "seed" for a seed), or None when optional; else a message naming it."""
-    value = cfg[key]
-    if value is None and optional:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise UserError(f"{key}={value!r} must be a whole number of at least {minimum}.")
-    check_number_range(value, key, dtype)
-    return value
 
 
 def output_path(cfg, key: str = "out"):

@@ -32,6 +32,7 @@ from gan_cli.runs.paths import RunPaths
 from gan_cli.runs.resume import JobAlreadyFinished
 from gan_cli.runs.status import read_status
 from gan_cli.training.run import train
+from gan_cli.training.validation import check_command_config
 
 log = logging.getLogger("gan_cli")
 
@@ -46,6 +47,7 @@ def run_training_job(cfg: DictConfig, hydra_cfg) -> float | None:
     earlier_record = read_status(run_dir) is not None  # resumed in place: an earlier run's folder
     try:
         with _holding(run_dir):
+            check_command_config(cfg)  # the command line's keys and values, before a checkpoint is read
             cfg = job_config(cfg, hydra_cfg)  # resume=PATH, or resume=auto in a sweep
             _record_config(cfg, run_dir)
             final = train_in_processes(cfg, run_dir)

@@ -9,7 +9,9 @@ from omegaconf import OmegaConf
 
 from gan_cli.errors import UserError
 from gan_cli.numbers import RANGES, check_number_range
+from gan_cli.options import check_known_keys, check_missing_values, check_options
 from gan_cli.tasks import GENERATION, check_task
+from gan_cli.training.options import GROUP_NODES, MISSING_EXAMPLES, TRAIN_OPTIONS
 
 # trainer.precision=bf16/fp16 is autocast: weights, optimizer state and losses stay float32, and a
 # setting meets float32 tensors (or scales them before a cast), so float32 is every float setting's
@@ -18,34 +20,35 @@ from gan_cli.tasks import GENERATION, check_task
 KEY_DTYPES = {"trainer.seed": "seed", "eval.seed": "seed", "trainer.ddp_timeout_s": "seconds"}
 
 
-def _positive_int(value, key: str) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise UserError(f"{key}={value!r} must be a positive whole number.")
+def check_command_config(cfg) -> None:
+    """gan-train's config as the command line composed it, before a checkpoint is read or anything
+    resolves: no key the table does not know (+trainer.stepz=1), no ??? left, every value in range."""
+    check_known_keys(cfg, "gan-train", TRAIN_OPTIONS, GROUP_NODES)
+    check_missing_values(cfg, "gan-train", MISSING_EXAMPLES)
+    check_options(cfg, TRAIN_OPTIONS)
 
 
 def check_run_config(cfg) -> None:
     """Every value a run reads that can be wrong on its own, named before any work is done."""
-    task = check_task(cfg)  # first: a model's config may not resolve on data of another task
+    check_missing_values(cfg, "gan-train", MISSING_EXAMPLES)  # first: nothing may resolve a ???
+    check_options(cfg, TRAIN_OPTIONS)  # trainer.*, eval.*, regularizers.*, augment.*, resume, objective
+    task = check_task(cfg)  # before the groups resolve: a model's config may not resolve on data of another task
     # The values as written first, so that a bad one is named where it was set (trainer.steps, not
     # optim.schedule_steps=${trainer.steps}); then as resolved, for values a resolver computes.
     for resolve in (False, True):
         check_config_numbers(OmegaConf.to_container(cfg, resolve=resolve, throw_on_missing=False))
-    check_trainer(cfg)
-    for key, value in (("trainer.seed", cfg.trainer.seed), ("eval.seed", cfg.eval.seed)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise UserError(f"{key}={value!r} must be a whole number of 0 or more (the same seed gives the same run).")
+    check_learning_rates(cfg)
     if task == GENERATION:
         _positive_int(cfg.model.latent_dim, "model.latent_dim")
     decay = cfg.model.ema_decay
     if decay is not None and (isinstance(decay, bool) or not isinstance(decay, (int, float)) or not 0 <= decay < 1):
         raise UserError(f"model.ema_decay={decay!r} must be a number in [0, 1) (e.g. 0.999: the EMA generator "
                         f"keeps 99.9% of itself at each step), or null for no EMA.")
-    every = cfg.eval.every
-    if isinstance(every, bool) or not isinstance(every, int) or every < 0:
-        raise UserError(f"eval.every={every!r} must be a whole number of steps between evaluations, or 0 for none.")
-    timeout = cfg.trainer.ddp_timeout_s
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
-        raise UserError(f"trainer.ddp_timeout_s={timeout!r} must be a positive number of seconds.")
+
+
+def _positive_int(value, key: str) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise UserError(f"{key}={value!r} must be a positive whole number.")
 
 
 def check_weight(value, key: str) -> float:
@@ -67,12 +70,8 @@ def check_config_numbers(values, prefix: str = "") -> None:
         check_config_numbers(value, where)
 
 
-def check_trainer(cfg) -> None:
-    """The settings every run has: step counts and intervals, learning rates."""
-    trainer = cfg.trainer
-    for key in ("steps", "n_critic", "log_every", "sample_every", "checkpoint_every", "keep_checkpoints", "num_fixed_samples",
-                "accumulate"):
-        _positive_int(trainer.get(key, 1), f"trainer.{key}")
+def check_learning_rates(cfg) -> None:
+    """The optimizer group's learning rates (the trainer's keys are in the option table)."""
     for key in ("lr", "g_lr", "d_lr"):
         value = cfg.optim.get(key)  # an optimizer config may have any of them
         if value is not None and not (isinstance(value, (int, float)) and value > 0):
