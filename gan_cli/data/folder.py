@@ -9,20 +9,17 @@ from pathlib import Path
 from PIL import Image
 from torch.utils.data import Dataset
 
-from gan_cli.data.transforms import check_image_args, resize_crop_to_signed
+from gan_cli.data.image_modes import UNREADABLE, check_mode, read_signed
+from gan_cli.data.transforms import check_image_args
 from gan_cli.errors import UserError
 
 log = logging.getLogger("gan_cli")
 
 NO_LABEL = -1
-# What PIL raises for a file that is not a readable image.
-UNREADABLE = (OSError, SyntaxError, ValueError, Image.DecompressionBombError)
 
 IMAGE_SUFFIXES = frozenset(
     {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".tiff", ".ppm", ".pgm"}
 )
-
-_PIL_MODE_FOR_CHANNELS = {1: "L", 3: "RGB"}
 
 
 def folder(root: str, resolution: int = 64, channels: int = 3) -> "ImageFolderDataset":
@@ -68,8 +65,7 @@ class ImageFolderDataset(Dataset):
                 "at a folder that contains image files."
             )
         self.paths = readable_images(self.paths, root)
-        self.mode = _PIL_MODE_FOR_CHANNELS[channels]
-        self.transform = resize_crop_to_signed(resolution, channels)
+        self.resolution, self.channels = resolution, channels
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -79,23 +75,24 @@ class ImageFolderDataset(Dataset):
         for offset in range(len(self.paths)):
             path = self.paths[(index + offset) % len(self.paths)]
             try:
-                with Image.open(path) as image:
-                    # convert() also flattens palettes and alpha and takes a GIF's first frame.
-                    pixels = image.convert(self.mode)
+                # Any image mode (16-bit, palette, alpha, CMYK, ...) as gan-sample reads it; a GIF's first frame.
+                pixels = read_signed(path, self.channels, self.resolution)
             except UNREADABLE as error:
                 log.warning(f"skipping unreadable image {path} ({type(error).__name__}); another image takes its place")
                 continue
-            return self.transform(pixels), NO_LABEL
+            return pixels, NO_LABEL
         raise UserError(f"data.root={self.root}: none of its {len(self.paths)} image files could be decoded.")
 
 
 def readable_images(paths: list[Path], root) -> list[Path]:
     """The files whose image header PIL can read (checked once, up front); the others are left out
-    with a count in the log, and a folder of nothing but unreadable files is an error naming some."""
+    with a count in the log, and a folder of nothing but unreadable files is an error naming some.
+    An image in a mode that cannot be read as pixels is an error naming it, before any training."""
     readable, unreadable = [], []
     for path in paths:
         try:
-            with Image.open(path):
+            with Image.open(path) as image:
+                check_mode(image.mode, str(path))
                 readable.append(path)
         except UNREADABLE:
             unreadable.append(path)

@@ -17,6 +17,7 @@ import torch
 from PIL import Image
 
 from gan_cli.data.folder import UNREADABLE, find_images, readable_images
+from gan_cli.data.image_modes import model_image
 from gan_cli.data.pairs import ImagePairs, check_split, open_image, pil_mode, to_signed
 from gan_cli.errors import UserError
 
@@ -76,7 +77,7 @@ class HighResolutionPairs(ImagePairs):
         assert len(images) == len(names) and len(images) > 0, "no images"
         self.images, self.names = list(images), list(names)
         self.scale, self.crop, self.flip = scale, crop, bool(flip)
-        self.mode = pil_mode(channels)
+        self.mode, self.channels = pil_mode(channels), channels
         self.takes_sample_seed = bool(random)
         smallest = crop if random else scale
         for image, name in zip(self.images, self.names):
@@ -92,9 +93,9 @@ class HighResolutionPairs(ImagePairs):
         return len(self.images) * self.repeats
 
     def _high_resolution(self, index: int) -> Image.Image:
-        image = self.images[index // self.repeats]
+        image, name = self.images[index // self.repeats], self.names[index // self.repeats]
         if isinstance(image, Image.Image):
-            return image if image.mode == self.mode else image.convert(self.mode)
+            return image if image.mode == self.mode else model_image(image, self.channels, name)
         return open_image(image, self.mode)
 
     def pair(self, index: int, generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:
