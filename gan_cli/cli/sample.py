@@ -11,12 +11,10 @@ from gan_cli.cli.wrapper import (
     run_command,
     whole_number,
 )
-from gan_cli.distributed.devices import resolve_device
 from gan_cli.errors import UserError
-from gan_cli.inference.sampling import sample_to_files
-from gan_cli.inference.translate_files import heldout_grid_to_file, translate_to_files
-from gan_cli.inference.translation import checkpoint_task
 from gan_cli.tasks import GENERATION
+
+# torch and the sampling code are imported once the command line is read, so that --help answers at once.
 
 SAMPLES, HELDOUT_EXAMPLES = 64, 8  # n's default: samples of a generator; held-out rows of a translation model
 
@@ -25,6 +23,10 @@ def sample(cfg: DictConfig) -> None:
     ckpt = required_checkpoint(cfg)
     n, seed = whole_number(cfg, "n", 1, optional=True), whole_number(cfg, "seed")
     nrow = whole_number(cfg, "nrow", 1, optional=True)
+    from gan_cli.distributed.devices import resolve_device
+    from gan_cli.inference.sampling import sample_to_files
+    from gan_cli.inference.translation import checkpoint_task
+
     task, name = checkpoint_task(ckpt)
     if task != GENERATION:
         return translate(cfg, ckpt, n or HELDOUT_EXAMPLES, seed)
@@ -40,6 +42,9 @@ def sample(cfg: DictConfig) -> None:
 
 def translate(cfg: DictConfig, ckpt, n: int, seed: int) -> None:
     """Image-to-image checkpoints: translate input= files, or show n held-out examples."""
+    from gan_cli.distributed.devices import resolve_device
+    from gan_cli.inference.translate_files import heldout_grid_to_file, translate_to_files
+
     device = resolve_device(cfg.device)
     if cfg.input is None:
         path = heldout_grid_to_file(ckpt, n, seed, output_path(cfg), cfg.direction, device, cfg.ema)
