@@ -6,12 +6,13 @@
 
 Each command is a fresh process from its start to its exit (interpreter, imports, Hydra's config,
 the work itself): `gan-sample ckpt=<digits run> n=64`, and `--help` of gan-train, gan-interp,
-gan-eval and gan-sample. The commands take turns (A B C ... A B C ...) after one warm-up round
-that is not counted, so that the drift of a shared machine's speed hits them alike. For each:
-the median, min and max wall seconds; the median CPU seconds (user + system of the process and
-its children: less sensitive than wall time to other work on the machine); and the total of
-`python -X importtime` (the seconds spent importing modules, from one extra run). The load
-average is printed before and after: figures taken on a busy machine are slower than its idle speed.
+gan-eval and gan-sample; and `python -c 'import torch'`, the floor of every command that uses
+torch, measured alike so that a slow or busy machine shows in it too. The commands take turns
+(A B C ... A B C ...) after one warm-up round that is not counted, so that the drift of a shared
+machine's speed hits them alike. For each: the median, min and max wall seconds; the median CPU
+seconds (user + system of the process and its children); and the total of `python -X importtime`
+(the seconds spent importing modules, from one extra run). The load average is printed before and
+after: figures taken on a busy machine are slower than its idle speed.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ def commands(ckpt: Path, folder: Path) -> dict[str, list[str]]:
         "gan-interp --help": [str(BIN / "gan-interp"), "--help"],
         "gan-eval --help": [str(BIN / "gan-eval"), "--help"],
         "gan-sample --help": [str(BIN / "gan-sample"), "--help"],
+        # The yardstick: what any command that uses torch pays before its own work, on this machine now.
+        "python -c 'import torch'": [sys.executable, "-c", "import torch"],
     }
 
 
@@ -60,7 +63,8 @@ def timed(command: list[str], cwd: Path) -> tuple[float, float]:
 
 def import_seconds(command: list[str], cwd: Path) -> float:
     """The total of `python -X importtime` for one run: every module's own import time, added up."""
-    result = subprocess.run([sys.executable, "-X", "importtime", *command], cwd=cwd, capture_output=True, text=True)
+    script = command[1:] if command[0] == sys.executable else command  # a console script, or python's own args
+    result = subprocess.run([sys.executable, "-X", "importtime", *script], cwd=cwd, capture_output=True, text=True)
     return sum(int(us) for us in re.findall(r"^import time:\s+(\d+) \|", result.stderr, re.MULTILINE)) / 1e6
 
 
