@@ -11,6 +11,8 @@ from gan_cli.cli.options import check_arguments, check_command
 from gan_cli.cli.wrapper import output_path, run_command
 from gan_cli.errors import UserError
 
+# torch and the sampling code are imported once the command line is read, so that --help answers at once.
+
 SAMPLES, HELDOUT_EXAMPLES = 64, 8  # n's default: samples of a generator; held-out rows of a translation model
 
 

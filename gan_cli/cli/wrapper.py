@@ -3,6 +3,7 @@ non-zero exit status, never a traceback."""
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from typing import Callable, TypeVar
 
@@ -29,6 +30,11 @@ def run_command(task: Callable[[], T]) -> T:
         if in_multirun():
             raise user_error from None
         exit_with(user_error)
+    finally:
+        if not in_multirun():
+            # The process ends next: spare the interpreter's final garbage collection over every
+            # object torch made at import (about 0.4 s of each command's end on 2 cores).
+            gc.freeze()
 
 
 def as_user_error(error: BaseException) -> UserError | None:

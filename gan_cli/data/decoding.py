@@ -22,12 +22,14 @@ from typing import TypeVar
 
 from PIL import Image
 
+from gan_cli.data import image_modes
 from gan_cli.errors import UserError
 
 log = logging.getLogger("gan_cli")
 
 # What PIL (and the file system) raise for a file that is not, or no longer, a readable image.
-UNREADABLE = (OSError, SyntaxError, ValueError, Image.DecompressionBombError)
+UNREADABLE = image_modes.UNREADABLE
+_CHANNELS_OF_MODE = {mode: channels for channels, mode in image_modes.CHANNEL_MODES.items()}
 
 T = TypeVar("T")
 
@@ -43,9 +45,8 @@ class UndecodableImage(Exception):
 def decode_image(path: Path, mode: str) -> Image.Image:
     """The image at path converted to mode (this decodes all its pixels), else UndecodableImage."""
     try:
-        with Image.open(path) as image:
-            # convert() also flattens palettes and alpha and takes a GIF's first frame.
-            return image.convert(mode)
+        # Any mode PIL reads (16-bit, palette, alpha, CMYK, ...) at its real scale; a GIF's first frame.
+        return image_modes.open_image(path, _CHANNELS_OF_MODE[mode])
     except UNREADABLE as error:
         raise UndecodableImage(path, error) from None
 

@@ -11,6 +11,7 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 from gan_cli.data.decoding import UNREADABLE, SkippingFiles, decode_image
+from gan_cli.data.image_modes import CHANNEL_MODES, check_mode
 from gan_cli.data.transforms import check_image_args, resize_crop_to_signed
 from gan_cli.errors import UserError
 
@@ -21,8 +22,6 @@ NO_LABEL = -1
 IMAGE_SUFFIXES = frozenset(
     {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".tiff", ".ppm", ".pgm"}
 )
-
-_PIL_MODE_FOR_CHANNELS = {1: "L", 3: "RGB"}
 
 
 def folder(root: str, resolution: int = 64, channels: int = 3) -> "ImageFolderDataset":
@@ -68,7 +67,7 @@ class ImageFolderDataset(Dataset):
                 "at a folder that contains image files."
             )
         self.paths = readable_images(self.paths, root)
-        self.mode = _PIL_MODE_FOR_CHANNELS[channels]
+        self.mode = CHANNEL_MODES[channels]
         self.transform = resize_crop_to_signed(resolution, channels)
         # A file whose header reads but whose pixels do not (a truncated JPEG) is skipped for the next one.
         self.files = SkippingFiles(len(self.paths), f"data.root={root}")
@@ -84,6 +83,7 @@ class ImageFolderDataset(Dataset):
 def readable_images(paths: list[Path], root, check: Callable[[Path, Image.Image], None] | None = None) -> list[Path]:
     """The files whose image header PIL can read (checked once, up front); the others are left out
     with a count in the log, and a folder of nothing but unreadable files is an error naming some.
+    An image in a mode that cannot be read as pixels is an error naming it, before any training.
 
     check(path, opened image), when given, may raise a UserError about a readable file (its size, say).
     """
@@ -91,6 +91,7 @@ def readable_images(paths: list[Path], root, check: Callable[[Path, Image.Image]
     for path in paths:
         try:
             with Image.open(path) as image:
+                check_mode(image.mode, str(path))
                 if check is not None:
                     check(path, image)
                 readable.append(path)

@@ -14,20 +14,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
 from gan_cli.data.batches import derived_seed
 from gan_cli.data.decoding import SkippingFiles, decode_image
-from gan_cli.data.transforms import uint8_to_signed
+from gan_cli.data.image_modes import CHANNEL_MODES
+from gan_cli.data.transforms import to_signed
 from gan_cli.errors import UserError
 
 TASKS = ("paired", "unpaired", "super_resolution")
 DIRECTIONS = ("AtoB", "BtoA")
-
-_PIL_MODE_FOR_CHANNELS = {1: "L", 3: "RGB"}
 
 
 class ImagePairs(Dataset):
@@ -146,18 +144,10 @@ def resize_square(image: Image.Image, size: int) -> Image.Image:
     return image.resize((size, size), Image.Resampling.BICUBIC)
 
 
-def to_signed(image: Image.Image) -> torch.Tensor:
-    """A PIL image (L or RGB) as a float tensor (C, H, W) in [-1, 1]."""
-    pixels = torch.from_numpy(np.array(image, dtype=np.uint8, copy=True))
-    if pixels.ndim == 2:
-        pixels = pixels.unsqueeze(-1)
-    return uint8_to_signed(pixels.permute(2, 0, 1).contiguous())
-
-
 def pil_mode(channels, key: str = "data.channels") -> str:
-    if channels not in _PIL_MODE_FOR_CHANNELS:
+    if channels not in CHANNEL_MODES:
         raise UserError(f"{key}={channels!r} is not supported: use 1 for grayscale or 3 for RGB images.")
-    return _PIL_MODE_FOR_CHANNELS[channels]
+    return CHANNEL_MODES[channels]
 
 
 def check_direction(direction) -> bool:

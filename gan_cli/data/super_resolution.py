@@ -18,6 +18,7 @@ from PIL import Image
 
 from gan_cli.data.decoding import UNREADABLE, SkippingFiles, decode_image
 from gan_cli.data.folder import find_images, readable_images
+from gan_cli.data.image_modes import model_image
 from gan_cli.data.pairs import ImagePairs, check_split, pil_mode, to_signed
 from gan_cli.errors import UserError
 
@@ -79,7 +80,7 @@ class HighResolutionPairs(ImagePairs):
         assert len(images) == len(names) and len(images) > 0, "no images"
         self.images, self.names = list(images), list(names)
         self.scale, self.crop, self.flip = scale, crop, bool(flip)
-        self.mode = pil_mode(channels)
+        self.mode, self.channels = pil_mode(channels), channels
         self.takes_sample_seed = bool(random)
         # An image file that fails to decode at load time is skipped for the next image.
         self.files = SkippingFiles(len(self.images), where)
@@ -102,7 +103,7 @@ class HighResolutionPairs(ImagePairs):
     def _decode(self, position: int) -> Image.Image:
         image = self.images[position]
         if isinstance(image, Image.Image):
-            return image if image.mode == self.mode else image.convert(self.mode)
+            return image if image.mode == self.mode else model_image(image, self.channels, self.names[position])
         return decode_image(image, self.mode)
 
     def pair(self, index: int, generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import torch.nn as nn
 
-from gan_cli.errors import UserError
 from gan_cli.inference.latents import LatentLayout
 from gan_cli.registry import build
 from gan_cli.runs.checkpoints import load_checkpoint, load_weights, require_keys

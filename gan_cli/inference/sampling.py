@@ -10,7 +10,8 @@ import torch.nn as nn
 
 from gan_cli.errors import UserError
 from gan_cli.inference import images
-from gan_cli.inference.loading import checkpoint_layout, load_generator
+from gan_cli.inference.latents import LatentLayout
+from gan_cli.inference.loading import load_generator
 from gan_cli.runs.config import stored_config
 from gan_cli.runs.paths import RunPaths
 
@@ -81,8 +82,9 @@ def sample_to_files(ckpt, n: int = 64, seed: int = 0, out=None, nrow=None, indiv
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise UserError(f"n={n!r} must be a positive whole number of samples.")
     generator, checkpoint = load_generator(ckpt, use_ema=ema, device=device)
-    z, labels, rows_nrow = checkpoint_layout(checkpoint).grid(n, seed, label)
-    z, options = truncation_options(generator, truncation, z, seed, stored_config(checkpoint, ckpt).model.name)
+    config = stored_config(checkpoint, ckpt)  # once: upgrading a stored config is a visible share of start-up
+    z, labels, rows_nrow = LatentLayout.from_config(config).grid(n, seed, label)
+    z, options = truncation_options(generator, truncation, z, seed, config.model.name)
     samples = generate(generator, z, labels, **options)
     nrow = nrow or rows_nrow
     name = (f"sample_seed{seed}_n{n}" + (f"_label{label}" if label is not None else "")
@@ -96,7 +98,7 @@ def sample_to_files(ckpt, n: int = 64, seed: int = 0, out=None, nrow=None, indiv
         np.save(raw, samples.numpy())
         from gan_cli.data import real_samples
 
-        real = real_samples(stored_config(checkpoint, ckpt).data, 1000, seed=seed)
+        real = real_samples(config.data, 1000, seed=seed)
         title = f"{n} samples, seed {seed}, step {checkpoint['step']}"
         return [images.save_scatter(samples, out, real=real, title=title), raw]
     written = [images.save_grid(samples, out, nrow)]

@@ -3,14 +3,13 @@ held-out split as rows of input | output | target."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import torch
-from PIL import Image
-from torchvision.transforms.functional import pil_to_tensor
 
-from gan_cli.data.folder import IMAGE_SUFFIXES, UNREADABLE, find_images
-from gan_cli.data.transforms import resize_crop_to_signed
+from gan_cli.data.folder import IMAGE_SUFFIXES, find_images
+from gan_cli.data.image_modes import UNREADABLE, Notes, read_signed
 from gan_cli.errors import UserError
 from gan_cli.inference import images
 from gan_cli.inference.translation import (
@@ -22,8 +21,6 @@ from gan_cli.inference.translation import (
 )
 from gan_cli.runs.paths import RunPaths
 from gan_cli.tasks import SUPER_RESOLUTION
-
-_MODES = {1: "L", 3: "RGB"}
 
 
 def input_files(value) -> list[Path]:
@@ -40,17 +37,14 @@ def input_files(value) -> list[Path]:
     return [path]
 
 
-def read_image(path: Path, channels: int, resolution: int | None) -> torch.Tensor:
-    """One file as the model's input (C, H, W) in [-1, 1]; resized and centre-cropped unless resolution is None."""
+def read_image(path: Path, channels: int, resolution: int | None, notes: Notes) -> torch.Tensor:
+    """One file in any image mode as the model's input (C, H, W) in [-1, 1], read as training data is
+    (gan_cli.data.image_modes); resized and centre-cropped unless resolution is None."""
     try:
-        with Image.open(path) as image:
-            pixels = image.convert(_MODES[channels])
+        return read_signed(path, channels, resolution, notes)
     except UNREADABLE as error:
         raise UserError(f"input={path} is not an image gan-sample can read ({type(error).__name__}: {error}); give "
                         f"an image file ({', '.join(sorted(IMAGE_SUFFIXES))}) or a folder of them.") from None
-    if resolution is None:
-        return pil_to_tensor(pixels).float() / 127.5 - 1
-    return resize_crop_to_signed(resolution, channels)(pixels)
 
 
 def _check_direction(translator: Translator, direction: str) -> str:
@@ -70,9 +64,10 @@ def translate_to_files(ckpt, input, out=None, direction="AtoB", device="cpu", em
     resolution = None if translator.task == SUPER_RESOLUTION else int(config.data.resolution)
     out = Path(out) if out else RunPaths.of_checkpoint(ckpt).samples / f"translated_{direction}"
     single = len(files) == 1 and out.suffix.lower() in (".png", ".jpg", ".jpeg")
+    notes = Notes(lambda message: print(message, file=sys.stderr))  # gan-sample's log is off: say them
     written = []
     for path in files:
-        output = translator(read_image(path, channels, resolution).unsqueeze(0), direction)
+        output = translator(read_image(path, channels, resolution, notes).unsqueeze(0), direction)
         target = out if single else out / f"{path.stem}.png"
         written.append(images.save_grid(output, target, nrow=1))
     return written
