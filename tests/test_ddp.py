@@ -160,7 +160,7 @@ def test_mixed_precision_trains_and_saves_its_scaler(precision, tmp_path):
 
 def test_bad_precision_and_devices_are_refused(tmp_path):
     result = run_cli("gan-train", "trainer.precision=fp8", "trainer.device=cpu", cwd=tmp_path)
-    assert result.returncode == 2 and "trainer.precision=fp8" in result.stderr
+    assert result.returncode == 2 and "trainer.precision='fp8'" in result.stderr
     result = run_cli("gan-train", "trainer.devices=0", cwd=tmp_path)
     assert result.returncode == 2 and "trainer.devices=0" in result.stderr
 
