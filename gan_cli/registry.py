@@ -124,9 +124,11 @@ def _call(factory, target: str, site: str, kwargs: dict, *args, **runtime):
         return factory(*args, **kwargs, **runtime)
     except UserError:
         raise
-    except (TypeError, ValueError) as error:  # a value of the wrong type or range for the class
+    except (TypeError, ValueError, OverflowError, MemoryError, RuntimeError) as error:  # a value of the wrong
+        # type or range for the class (10**20 channels, a negative size, more memory than there is)
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise UserError(f"{site}: {target} cannot be built from its settings "
-                        f"({', '.join(f'{k}={v!r}' for k, v in kwargs.items()) or 'none'}): {error}. "
+                        f"({', '.join(f'{k}={v!r}' for k, v in kwargs.items()) or 'none'}): {first}. "
                         f"Check the values under {site}.") from None
 
 

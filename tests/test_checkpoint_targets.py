@@ -227,3 +227,10 @@ def test_a_damaged_training_state_is_named_on_resume(trained, tmp_path):
     result = run_cli("gan-train", f"resume={crafted}", f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path)
     assert result.returncode == 2 and "'ranks' is damaged" in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("setting", [{"latent_dim": 10**20}, {"base_width": -4}, {"latent_dim": "wide"}])
+def test_settings_a_network_cannot_be_built_from_are_named(setting, trained):
+    config = stored_config(_crafted(trained, lambda c: c["model"]["generator"].update(setting)), "crafted.pt")
+    with pytest.raises(UserError, match=r"model.generator: gan_cli.models.dcgan.DCGANGenerator cannot be built"):
+        registry.build(config.model.generator, "model.generator")
