@@ -9,6 +9,7 @@ from gan_cli.registry import build
 from gan_cli.runs.checkpoints import load_checkpoint, load_weights, require_keys
 from gan_cli.runs.config import stored_config
 
+
 def load_generator(path, use_ema: bool = True, device="cpu") -> tuple[nn.Module, dict]:
     """The generator stored in a checkpoint (its EMA weights when present and use_ema), in eval mode."""
     checkpoint = load_checkpoint(path)
