@@ -15,7 +15,6 @@ its own shard or stream of batch_size samples; the global batch is batch_size * 
 
 from __future__ import annotations
 
-import hashlib
 from typing import Protocol
 
 import torch
@@ -24,6 +23,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from gan_cli.data.mixtures import GaussianMixture2D
 from gan_cli.data.workers import ReportingWorkerErrors
 from gan_cli.errors import UserError
+from gan_cli.seeds import derived_seed
 
 NO_LABEL = -1
 
@@ -38,15 +38,6 @@ class BatchSource(Protocol):
     def load_state_dict(self, state: dict) -> None: ...
 
     def describe(self) -> str: ...
-
-
-def derived_seed(*parts) -> int:
-    """A 63-bit seed from several parts.
-
-    Hashing keeps (seed=0, epoch=1) and (seed=1, epoch=0) apart, which seed + epoch would not.
-    """
-    digest = hashlib.sha256(repr(tuple(parts)).encode()).digest()
-    return int.from_bytes(digest[:8], "little") >> 1
 
 
 def rank_shard(num_samples: int, seed: int, epoch: int, rank: int, world_size: int) -> torch.Tensor:

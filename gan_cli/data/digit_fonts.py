@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
-from gan_cli.data.batches import derived_seed
+from gan_cli.seeds import derived_seed
 from gan_cli.data.transforms import check_image_args
 from gan_cli.errors import UserError
 

@@ -12,6 +12,7 @@ from gan_cli.inference import images
 from gan_cli.inference.latents import LatentLayout
 from gan_cli.inference.loading import checkpoint_layout, load_generator
 from gan_cli.inference.sampling import default_output, generate, seed_latents
+from gan_cli.seeds import latent_generator
 
 
 def lerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
@@ -67,7 +68,7 @@ def infogan_code_walk(layout: LatentLayout, seed: int, steps: int, code: int = 0
     if not layout.continuous or not 0 <= code < layout.continuous:
         raise UserError(f"code={code} is not a continuous code of this InfoGAN; it has {layout.continuous} "
                         f"(use 0 to {layout.continuous - 1}).")
-    generator = torch.Generator().manual_seed(int(seed))
+    generator = latent_generator(seed, "code_walk")
     noise = torch.randn(1, layout.noise_dim, generator=generator)
     base = layout.sample_codes(1, generator, "cpu")
     first, continuous_start = layout.categorical[0], sum(layout.categorical)

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from omegaconf import OmegaConf
 
 from gan_cli.errors import UserError
+from gan_cli.seeds import latent_generator
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ class LatentLayout:
         A conditional model draws class `label`, or without it one row per class (n // classes each).
         """
         self.check_label(label)
-        generator = torch.Generator().manual_seed(int(seed))
+        generator = latent_generator(seed)
         labels, nrow = None, None
         if self.num_classes:
             if label is None:
@@ -112,5 +113,5 @@ class LatentLayout:
         """Noise (N, noise_dim) completed with one random code for all rows, for walks in the noise."""
         if not self.code_dim:
             return noise
-        codes = self.sample_codes(1, torch.Generator().manual_seed(int(seed)), "cpu")
+        codes = self.sample_codes(1, latent_generator(seed, "codes"), "cpu")
         return torch.cat([noise, codes.expand(noise.shape[0], -1)], dim=1)

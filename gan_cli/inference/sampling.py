@@ -14,11 +14,12 @@ from gan_cli.inference.latents import LatentLayout
 from gan_cli.inference.loading import load_generator
 from gan_cli.runs.config import stored_config
 from gan_cli.runs.paths import RunPaths
+from gan_cli.seeds import latent_generator
 
 
 def seed_latent(seed: int, dim: int) -> torch.Tensor:
     """z for one seed, the same on every device (drawn on the CPU)."""
-    return torch.randn(dim, generator=torch.Generator().manual_seed(int(seed)))
+    return torch.randn(dim, generator=latent_generator(seed, "seed_latent"))
 
 
 def seed_latents(seeds, dim: int) -> torch.Tensor:
@@ -26,7 +27,7 @@ def seed_latents(seeds, dim: int) -> torch.Tensor:
 
 
 def batch_latents(n: int, dim: int, seed: int) -> torch.Tensor:
-    return torch.randn(n, dim, generator=torch.Generator().manual_seed(int(seed)))
+    return torch.randn(n, dim, generator=latent_generator(seed))
 
 
 @torch.no_grad()
@@ -42,7 +43,7 @@ def generate(generator: nn.Module, latents: torch.Tensor, labels: torch.Tensor |
 
 def truncated_normal(shape, threshold: float, seed: int) -> torch.Tensor:
     """N(0, 1) values with every |value| > threshold drawn again until it is within (BigGAN's truncation)."""
-    generator = torch.Generator().manual_seed(int(seed))
+    generator = latent_generator(seed, "truncation")
     values = torch.randn(shape, generator=generator)
     outside = values.abs() > threshold
     while outside.any():

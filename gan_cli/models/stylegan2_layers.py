@@ -18,6 +18,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from gan_cli.errors import UserError
+from gan_cli.seeds import derived_seed
 
 ACTIVATIONS = ("linear", "lrelu")
 NOISE_MODES = ("random", "const", "none")
@@ -203,7 +204,7 @@ class SynthesisLayer(nn.Module):
         self.weight = nn.Parameter(torch.randn(out_channels, in_channels, 3, 3))
         self.bias = nn.Parameter(torch.zeros(out_channels))
         self.noise_strength = nn.Parameter(torch.zeros(()))
-        seeded = torch.Generator(device="cpu").manual_seed(noise_seed)
+        seeded = torch.Generator(device="cpu").manual_seed(derived_seed("stylegan2_noise", noise_seed))
         self.register_buffer("noise_const", torch.randn(resolution, resolution, generator=seeded, device="cpu"))
 
     def forward(self, x: torch.Tensor, w: torch.Tensor, noise_mode: str) -> torch.Tensor:

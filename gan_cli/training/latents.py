@@ -11,13 +11,14 @@ from __future__ import annotations
 import torch
 
 from gan_cli.inference.latents import LatentLayout
+from gan_cli.seeds import latent_generator
 
 
 class LatentSampler:
     def __init__(self, layout: LatentLayout, seed: int, device, rank: int = 0, world_size: int = 1):
         self.layout, self.rank, self.world_size = layout, rank, world_size
         self.device = torch.device(device)
-        self.generator = torch.Generator(device=self.device).manual_seed(seed + 7919)
+        self.generator = latent_generator(seed, "training", self.device)
 
     def __call__(self, batch_size: int) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(z, labels) for this rank: z (B, latent_dim) with any codes at its tail; labels (B,) or None."""

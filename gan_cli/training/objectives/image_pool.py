@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from gan_cli.data.batches import derived_seed
+from gan_cli.seeds import derived_seed
 
 
 class ImagePool:
