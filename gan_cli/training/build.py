@@ -9,7 +9,7 @@ from gan_cli.errors import UserError
 from gan_cli.inference.latents import LatentLayout
 from gan_cli.registry import build
 from gan_cli.tasks import is_translation
-from gan_cli.training.ema import make_ema
+from gan_cli.training.ema import EmaSchedule, make_ema
 from gan_cli.training.execution import Execution
 from gan_cli.training.latents import LatentSampler
 from gan_cli.training.objectives import Objective
@@ -37,7 +37,7 @@ def build_state(cfg, execution: Execution) -> TrainingState:
         raise UserError(f"model.ema_decay={cfg.model.ema_decay} is not available for model={cfg.model.name}, "
                         f"whose two generators translate both ways; set model.ema_decay=null.")
     generator = networks["generator"]
-    ema_decay = configured_ema_decay(cfg, world_size)
+    schedule = ema_schedule(cfg, world_size)
     latents = None
     if not is_translation(cfg):
         latents = LatentSampler(LatentLayout.from_config(cfg), cfg.trainer.seed, execution.device, rank, world_size)
@@ -48,21 +48,28 @@ def build_state(cfg, execution: Execution) -> TrainingState:
         scalers={"g_scaler": execution.make_scaler(), "d_scaler": execution.make_scaler()},
         batches=batches,
         latents=latents,
-        ema=make_ema(generator) if ema_decay else None,
-        ema_decay=ema_decay or 0.0,
+        ema=make_ema(generator) if schedule is not None else None,
+        ema_schedule=schedule,
     )
 
 
-def configured_ema_decay(cfg, world_size: int) -> float | None:
-    """model.ema_decay, or the decay per step of model.ema_half_life_images (StyleGAN2: 10,000 images,
-    so the EMA's memory is counted in images whatever the batch and the number of processes)."""
-    half_life = cfg.model.get("ema_half_life_images")
+def ema_schedule(cfg, world_size: int) -> EmaSchedule | None:
+    """The EMA's schedule, or None without one: model.ema_half_life_images (StyleGAN2: 10,000 images,
+    so the EMA's memory is counted in images whatever the batch and the number of processes) or
+    model.ema_decay per step, ramped up by model.ema_rampup (the half-life at most that share of
+    the images seen; null: none)."""
+    half_life, decay = cfg.model.get("ema_half_life_images"), cfg.model.ema_decay
+    rampup = cfg.model.get("ema_rampup")
+    if rampup is not None and (isinstance(rampup, bool) or not isinstance(rampup, (int, float)) or rampup <= 0):
+        raise UserError(f"model.ema_rampup={rampup!r} must be a positive share of the images seen (StyleGAN2: "
+                        f"0.05), or null for an EMA at its full half-life from the first step.")
+    images_per_step = cfg.data.batch_size * cfg.trainer.get("accumulate", 1) * world_size
     if half_life is None:
-        return cfg.model.ema_decay
+        return EmaSchedule.from_decay(decay, images_per_step, rampup) if decay else None
     if isinstance(half_life, bool) or not isinstance(half_life, (int, float)) or half_life <= 0:
         raise UserError(f"model.ema_half_life_images={half_life!r} must be a positive number of images (10000 in "
                         f"StyleGAN2), or null to use model.ema_decay.")
-    return 0.5 ** (cfg.data.batch_size * world_size / half_life)
+    return EmaSchedule(float(half_life), images_per_step, rampup)
 
 
 def build_objective(cfg, state: TrainingState, execution: Execution, stats: RunningStats) -> Objective:

@@ -113,6 +113,7 @@ def training_loop(
                 for repeat in range(phase.repeats):
                     loss = phase.update(state.step * phase.repeats + repeat)
                     guard.record(loss, state.step + 1)  # 1-based, as logged
+            state.update_ema()
             state.step += 1
             stopping = distributed.any_rank(stop.requested, flags)  # every rank stops at the same step
             for hook in hooks:

@@ -19,6 +19,7 @@ import torch.nn as nn
 from gan_cli import distributed
 from gan_cli.errors import UserError
 from gan_cli.runs.checkpoints import load_weights, require_keys
+from gan_cli.training.ema import EmaSchedule, update_ema
 from gan_cli.training.latents import LatentSampler
 
 log = logging.getLogger("gan_cli")
@@ -32,7 +33,7 @@ class TrainingState:
     batches: object                                 # the data source: .next(), .batch_size, state_dict()
     latents: LatentSampler | None = None            # the latent stream (z -> image families)
     ema: nn.Module | None = None                    # moving average of the generator, used for samples
-    ema_decay: float = 0.0
+    ema_schedule: EmaSchedule | None = None         # the decay of each EMA update
     step: int = 0                                   # training steps done
     extras: dict[str, object] = field(default_factory=dict)  # more state_dict()/load_state_dict() parts ("eval")
 
@@ -56,6 +57,11 @@ class TrainingState:
     def sampler(self) -> nn.Module:
         """The generator that samples are drawn from: the EMA when there is one."""
         return self.ema if self.ema is not None else self.generator
+
+    def update_ema(self) -> None:
+        """Move the EMA towards the generator, as the end of step `self.step + 1`."""
+        if self.ema is not None:
+            update_ema(self.ema, self.generator, self.ema_schedule.decay(self.step + 1))
 
     def modules(self) -> list[tuple[str, nn.Module]]:
         """(checkpoint key, module) of every network a checkpoint holds, the EMA included."""

@@ -13,7 +13,6 @@ import contextlib
 import torch
 
 from gan_cli.registry import build
-from gan_cli.training.ema import update_ema
 from gan_cli.training.execution import Execution, has_spectral_norm
 from gan_cli.training.objectives import Phase
 from gan_cli.training.objectives.augment import DiffAugment
@@ -132,8 +131,6 @@ class AdversarialObjective:
         scaler.step(state.g_optimizer)
         scaler.update()
         state.discriminator.requires_grad_(True)
-        if state.ema is not None:
-            update_ema(state.ema, state.generator, state.ema_decay)
         self.stats.add("loss/g", g_loss)
         return total
 

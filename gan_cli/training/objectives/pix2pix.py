@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import torch
 
-from gan_cli.training.ema import update_ema
 from gan_cli.training.execution import Execution
 from gan_cli.training.objectives import Phase
 from gan_cli.training.objectives.updates import (
@@ -75,8 +74,6 @@ class Pix2PixObjective:
                 self.stats.add("loss/g_adversarial", g_adversarial)
         apply_update(state.g_optimizer, state.scalers["g_scaler"], total)
         requires_grad([state.discriminator], True)
-        if state.ema is not None:
-            update_ema(state.ema, state.generator, state.ema_decay)
         self.stats.add("loss/l1", l1)
         self.stats.add("loss/g", total)
         return total

@@ -19,7 +19,6 @@ import torch
 import torch.nn as nn
 
 from gan_cli.errors import UserError
-from gan_cli.training.ema import update_ema
 from gan_cli.training.execution import Execution
 from gan_cli.training.objectives import Phase
 from gan_cli.training.objectives.augment import DiffAugment
@@ -132,8 +131,6 @@ class StyleGAN2Objective:
             g_loss = self.loss.g_loss(state.discriminator(self.augment(fake), labels).float())
         apply_update(state.g_optimizer, state.scalers["g_scaler"], g_loss)
         requires_grad([state.discriminator], True)
-        if state.ema is not None:
-            update_ema(state.ema, state.generator, state.ema_decay)
         self.stats.add("loss/g", g_loss)
         return g_loss
 
