@@ -1,23 +1,33 @@
-"""Sample quality per CPU minute: every z -> image model of gan-cli trained for the same CPU budget on
-the offline digits, then evaluated the same way (FID on the shipped digits classifier's features,
-class coverage, and for class-conditional models the share of samples read as the asked digit).
+"""The quality table: every model preset's default run (`gan-train model=<name>`, nothing else),
+its CPU minutes and steps, and the task's own measure of its samples, with one sample grid each.
 
-    python scripts/bench_quality.py                           # every model, 4 CPU minutes each (about 45 min)
-    python scripts/bench_quality.py --models dcgan stylegan2 --minutes 2
-    python scripts/bench_quality.py --table                   # the table of the results written so far
+    python scripts/bench_quality.py                          # every preset, one after another
+    python scripts/bench_quality.py --models dcgan sngan     # some of them
+    python scripts/bench_quality.py --models dcgan --set model.generator.base_width=16   # a probe
+    python scripts/bench_quality.py --table                  # the table of the results written so far
 
-Budgets are CPU time of this process on one thread (torch.set_num_threads(1)), so two copies can run
-side by side on a 2-core machine (--models split between them) without changing each other's budget.
-Each model runs its preset as `gan-train model=<name>` would (its default size, batch and learning
-rates); the step count comes from the CPU time of a short calibration run. Results go to
-<out>/<model>.json and the table to <out>/table.md.
+Each run is the preset's default run on the offline data, on one CPU thread (torch.set_num_threads(1)):
+its CPU time is what a 2-core laptop spends on it, and two copies can run side by side (--models split
+between them) without changing each other's figures. Then:
+
+  z -> image (digits)   2,000 samples on the shipped digits classifier: FID-digits, class coverage
+                        (classes drawn, of 10), and for conditional models the share of samples read
+                        as the asked digit. Bar: FID-digits <= 30, 10/10 classes, asked digit >= 95%.
+  cyclegan              held-out printed digits translated to handwriting: the share the classifier
+                        reads as the same digit. Bar: >= 90%.
+  srgan                 x4 on the held-out photographs: PSNR (Y channel) over bicubic. Bar: >= +1.5 dB.
+  pix2pix               edges -> digits beside its L1-only ablation (model.adversarial_weight=0, same
+                        steps): the GAN term must lower FID-digits.
+
+Results go to <out>/<model>.json; the grids to docs/images/quality/<model>.png (--images); the
+official implementations' figures at the same images seen (docs/official_figures.json, measured
+outside this repository) stand beside them in the table.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import time
 from pathlib import Path
 
@@ -25,14 +35,27 @@ import torch
 from hydra import compose, initialize_config_module
 
 from gan_cli.eval.evaluate import Evaluator
+from gan_cli.eval.translation import TranslationEvaluator
+from gan_cli.inference.images import save_grid
+from gan_cli.inference.latents import LatentLayout
 from gan_cli.inference.loading import load_generator
+from gan_cli.inference.sampling import generate
+from gan_cli.inference.translate_files import heldout_grid_to_file
+from gan_cli.inference.translation import Translator
 from gan_cli.runs.config import stored_config
 from gan_cli.training.run import train
 
-UNCONDITIONAL = ["dcgan", "sngan", "sagan", "stylegan2", "progan"]
+UNCONDITIONAL = ["gan", "dcgan", "lsgan", "wgan", "wgan_gp", "sngan", "sngan_resnet", "infogan", "sagan",
+                 "stylegan2", "progan"]
 CONDITIONAL = ["cgan", "acgan", "projection", "biggan"]
+TRANSLATION = ["pix2pix", "cyclegan", "srgan"]
+MODELS = UNCONDITIONAL + CONDITIONAL + TRANSLATION
+# What the benchmark changes in a default run: where it trains, and no files it does not read.
 COMMON = ["trainer.device=cpu", "trainer.log_every=100", "trainer.sample_every=100000",
-          "trainer.checkpoint_every=100000", "eval.num_samples=2000"]
+          "eval.num_samples=2000"]
+BARS = {"fid": 30.0, "class_coverage": 1.0, "label_accuracy": 0.95, "kept": 0.90, "psnr_gain": 1.5}
+ROOT = Path(__file__).resolve().parents[1]
+OFFICIAL = ROOT / "docs" / "official_figures.json"
 
 
 def config(overrides):
@@ -40,67 +63,102 @@ def config(overrides):
         return compose(config_name="train", overrides=[*COMMON, *overrides])
 
 
-# Models whose step cost changes during the run (ProGAN grows): trained in chunks until the budget
-# is spent instead of for a calibrated step count; a calibration would time them fully grown.
-CALIBRATION = {"progan": ["model.images_per_phase=1"]}
-
-
-def steps_for(model: str, minutes: float, out: Path) -> int:
-    """Steps that fill `minutes` of CPU time, from 10 timed steps after 3 of warm-up."""
-    folder = out / f"calibration_{model}"
-    extra = CALIBRATION.get(model, [])
-    train(config([f"model={model}", "trainer.steps=3", "trainer.save_checkpoints=false", *extra]), run_dir=folder)
-    started = time.process_time()
-    train(config([f"model={model}", "trainer.steps=10", "trainer.save_checkpoints=false", *extra]), run_dir=folder)
-    per_step = (time.process_time() - started) / 10
-    shutil.rmtree(folder, ignore_errors=True)
-    return max(20, int(minutes * 60 / per_step))
-
-
-def train_for(model: str, minutes: float, out: Path, chunk: int = 100) -> int:
-    """ProGAN: its step cost grows with each stage, so it trains `chunk` steps at a time (resuming
-    exactly from its checkpoint) until the CPU budget is spent. Returns the steps done."""
-    done, spent = 0, 0.0
-    while spent < minutes * 60:
-        resume = [f"resume={out / model / 'checkpoints' / 'last.pt'}"] if done else []
-        started = time.process_time()
-        train(config([f"model={model}", f"trainer.steps={done + chunk}", *resume]), run_dir=out / model)
-        spent += time.process_time() - started
-        done += chunk
-    return done
-
-
-def run(model: str, minutes: float, out: Path) -> dict:
+def timed_train(overrides, run_dir: Path) -> dict:
+    """Train; (CPU minutes of this process, wall minutes, steps)."""
+    cfg = config(overrides)
     started, wall = time.process_time(), time.perf_counter()
-    if model in CALIBRATION:
-        steps = train_for(model, minutes, out)
-    else:
-        steps = steps_for(model, minutes, out)
-        started = time.process_time()
-        train(config([f"model={model}", f"trainer.steps={steps}"]), run_dir=out / model)
-    cpu, wall = time.process_time() - started, time.perf_counter() - wall
+    train(cfg, run_dir=run_dir)
+    return {"cpu_minutes": (time.process_time() - started) / 60, "wall_minutes": (time.perf_counter() - wall) / 60,
+            "steps": int(cfg.trainer.steps), "batch_size": int(cfg.data.batch_size)}
+
+
+def z_to_image(model: str, overrides, out: Path, images: Path) -> dict:
+    figures = timed_train([f"model={model}", *overrides], out / model)
     ckpt = out / model / "checkpoints" / "last.pt"
     generator, checkpoint = load_generator(ckpt)
-    values = Evaluator(stored_config(checkpoint, ckpt))(generator)
-    result = {"model": model, "steps": steps, "cpu_minutes": cpu / 60, "wall_minutes": wall / 60, "values": values,
-              "conditional": model in CONDITIONAL, "batch_size": int(checkpoint["config"]["data"]["batch_size"])}
-    (out / f"{model}.json").write_text(json.dumps(result, indent=2))
-    print(f"{model}: {steps} steps, {cpu / 60:.1f} CPU min: {values}", flush=True)
+    stored = stored_config(checkpoint, ckpt)
+    values = Evaluator(stored)(generator)
+    draw_grid(model, out, images)
+    return {**figures, "values": values}
+
+
+def draw_grid(model: str, out: Path, images: Path) -> Path:
+    """100 samples of the run's EMA generator (a row per class for conditional models), each at least
+    32 pixels wide (nearest upscaling, so a 16x16 digit stays as it was drawn)."""
+    ckpt = out / model / "checkpoints" / "last.pt"
+    if model in TRANSLATION:
+        return heldout_grid_to_file(ckpt, n=8, seed=0, out=images / f"{model}.png")
+    generator, checkpoint = load_generator(ckpt)
+    z, labels, nrow = LatentLayout.from_config(stored_config(checkpoint, ckpt)).grid(100, 0)
+    samples = generate(generator, z, labels)
+    if samples.shape[-1] < 32:
+        samples = torch.nn.functional.interpolate(samples, scale_factor=32 // samples.shape[-1], mode="nearest")
+    return save_grid(samples, images / f"{model}.png", nrow or 10)
+
+
+def translation(model: str, overrides, out: Path, images: Path) -> dict:
+    figures = timed_train([f"model={model}", *overrides], out / model)
+    values, reference_name, reference = translation_values(out / model / "checkpoints" / "last.pt")
+    draw_grid(model, out, images)
+    result = {**figures, "values": values, "reference": reference_name, "reference_values": reference}
+    if model == "pix2pix":  # the paper's ablation: the same generator and steps with the L1 loss only
+        ablation = timed_train([f"model={model}", *overrides, "model.adversarial_weight=0"], out / "pix2pix_l1_only")
+        result["l1_only"] = {**ablation, "values": translation_values(out / "pix2pix_l1_only" / "checkpoints" /
+                                                                      "last.pt")[0]}
     return result
 
 
+def translation_values(ckpt: Path):
+    translator, _, stored = Translator.from_checkpoint(ckpt)
+    evaluator = TranslationEvaluator(stored)
+    reference_name, reference = evaluator.reference_values()
+    return evaluator(translator), reference_name, reference
+
+
+def run(model: str, overrides, out: Path, images: Path) -> dict:
+    measure = translation if model in TRANSLATION else z_to_image
+    result = {"model": model, "overrides": list(overrides), "date": time.strftime("%Y-%m-%d"),
+              "conditional": model in CONDITIONAL, **measure(model, overrides, out, images)}
+    (out / f"{model}.json").write_text(json.dumps(result, indent=2))
+    print(f"{model}: {result['steps']} steps, {result['cpu_minutes']:.1f} CPU min: {headline(result)[0]}", flush=True)
+    return result
+
+
+def headline(result: dict) -> tuple[str, bool]:
+    """(the result in words, whether it meets its bar)."""
+    v, model = result["values"], result["model"]
+    if model == "srgan":
+        gain = v["psnr"] - result["reference_values"]["psnr"]
+        return f"PSNR {v['psnr']:.2f} dB, bicubic {result['reference_values']['psnr']:.2f} (+{gain:.2f} dB)", \
+            gain >= BARS["psnr_gain"]
+    if model == "cyclegan":
+        return f"{v['label_accuracy']:.1%} keep their digit (FID-digits {v['fid']:.1f})", \
+            v["label_accuracy"] >= BARS["kept"]
+    if model == "pix2pix":
+        ablation = result["l1_only"]["values"]
+        return (f"FID-digits {v['fid']:.2f} vs L1-only {ablation['fid']:.2f}, digit kept {v['label_accuracy']:.1%}",
+                v["fid"] < ablation["fid"])
+    text = f"FID-digits {v['fid']:.1f}, classes {round(v['class_coverage'] * 10)}/10"
+    met = v["fid"] <= BARS["fid"] and v["class_coverage"] >= BARS["class_coverage"]
+    if "label_accuracy" in v:
+        text += f", asked digit {v['label_accuracy']:.1%}"
+        met = met and v["label_accuracy"] >= BARS["label_accuracy"]
+    return text, met
+
+
 def table(out: Path) -> str:
-    rows = ["| model | steps | batch | CPU min | FID-digits | class coverage | asked digit drawn |",
+    official = json.loads(OFFICIAL.read_text()) if OFFICIAL.is_file() else {}
+    rows = ["| model | steps | batch | CPU min | result | bar | official implementation, same images seen |",
             "|---|---|---|---|---|---|---|"]
-    for model in UNCONDITIONAL + CONDITIONAL:
+    for model in MODELS:
         path = out / f"{model}.json"
         if not path.is_file():
             continue
-        r = json.loads(path.read_text())
-        v = r["values"]
-        asked = f"{v['label_accuracy']:.1%}" if "label_accuracy" in v else "-"
-        rows.append(f"| {model} | {r['steps']} | {r['batch_size']} | {r['cpu_minutes']:.1f} | {v['fid']:.1f} | "
-                    f"{v.get('class_coverage', float('nan')):.2f} | {asked} |")
+        result = json.loads(path.read_text())
+        text, met = headline(result)
+        probe = f" (with {' '.join(result['overrides'])})" if result["overrides"] else ""
+        rows.append(f"| {model}{probe} | {result['steps']} | {result['batch_size']} | {result['cpu_minutes']:.1f} | "
+                    f"{text} | {'met' if met else 'not met'} | {official.get(model, {}).get('summary', '-')} |")
     text = "\n".join(rows)
     (out / "table.md").write_text(text + "\n")
     return text
@@ -108,17 +166,25 @@ def table(out: Path) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", nargs="+", default=UNCONDITIONAL + CONDITIONAL)
-    parser.add_argument("--minutes", type=float, default=4.0, help="CPU minutes of training per model")
+    parser.add_argument("--models", nargs="+", default=MODELS, choices=MODELS, metavar="MODEL")
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="overrides on top of the default run (a probe: the table marks it)")
     parser.add_argument("--out", type=Path, default=Path("outputs/bench_quality"))
+    parser.add_argument("--images", type=Path, default=ROOT / "docs" / "images" / "quality",
+                        help="where each model's sample grid goes")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--table", action="store_true", help="only print the table of the results in --out")
+    parser.add_argument("--grids", action="store_true", help="only draw the grids again from the runs in --out")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    if not args.table:
+    if args.grids:
+        for model in args.models:
+            if (args.out / model / "checkpoints" / "last.pt").is_file():
+                print(draw_grid(model, args.out, args.images))
+    elif not args.table:
         torch.set_num_threads(args.threads)
         for model in args.models:
-            run(model, args.minutes, args.out)
+            run(model, args.set, args.out, args.images)
     print(table(args.out))
 
 

@@ -226,3 +226,31 @@ def test_channel_widths_and_parameter_counts():
     assert [layer.weight.shape[0] for layer in discriminator.from_rgb] == [256, 256, 128, 64]
     assert discriminator.conv.weight.shape[1] == 257  # + the minibatch stddev map
     assert (parameter_count(generator), parameter_count(discriminator)) == (4_426_956, 3_377_985)
+
+
+def test_reals_are_faded_between_resolutions_during_a_fade_in():
+    """As G's images blend the upsampled previous resolution into the new one, so do the reals D sees."""
+    discriminator = ProGANDiscriminator((1, 16, 16), channel_base=64, channel_max=8)
+    images = torch.rand(2, 1, 16, 16) * 2 - 1
+    discriminator.set_growth(1, 1.0)  # 8x8, faded in: the reals as they are
+    assert torch.equal(discriminator.fade_reals(images), images)
+    discriminator.set_growth(1, 0.25)
+    faded = discriminator.fade_reals(images)
+    at_8 = torch.nn.functional.avg_pool2d(images, 2)
+    at_4_up = torch.nn.functional.interpolate(torch.nn.functional.avg_pool2d(at_8, 2), scale_factor=2)
+    # What D reads (pooled to 8x8) is 0.75 of the 4x4 image and 0.25 of the 8x8 one.
+    assert torch.allclose(torch.nn.functional.avg_pool2d(faded, 2), 0.75 * at_4_up + 0.25 * at_8, atol=1e-6)
+    discriminator.set_growth(2, 0.0)  # the start of the fade into 16x16: the 8x8 reals, upsampled
+    start = discriminator.fade_reals(images)
+    assert torch.allclose(start, torch.nn.functional.interpolate(at_8, scale_factor=2), atol=1e-6)
+
+
+def test_the_optimizers_start_afresh_when_a_fade_begins_and_when_it_ends():
+    from gan_cli.training.objectives.progressive import _phase_changed
+
+    # 4x4 stable -> fading into 8x8 (alpha 0 at the boundary, then > 0) -> 8x8 faded in -> stable.
+    assert not _phase_changed((0, 1.0), (1, 0.0))
+    assert _phase_changed((1, 0.0), (1, 0.25))
+    assert not _phase_changed((1, 0.25), (1, 0.75))
+    assert _phase_changed((1, 0.75), (1, 1.0))
+    assert not _phase_changed((1, 1.0), (1, 1.0))

@@ -20,7 +20,8 @@ TINY = {
     "stylegan2": ["model=stylegan2", "data.resolution=16", "data.batch_size=4", "model.latent_dim=16",
                   "model.generator.mapping_layers=2", "model.generator.channel_base=128", "model.generator.channel_max=16",
                   "model.discriminator.channel_base=128", "model.discriminator.channel_max=16",
-                  "regularizers.r1_interval=2", "model.path_length_interval=2"],
+                  "regularizers.r1_interval=2", "model.path_length_interval=2",
+                  "model.path_length_weight=2", "model.mixing_prob=0.9"],  # config F's parts, off in the preset
     "progan": ["model=progan", "data.resolution=16", "data.batch_size=4", "model.latent_dim=16",
                "model.images_per_phase=8", "model.generator.channel_base=128", "model.generator.channel_max=16",
                "model.discriminator.channel_base=128", "model.discriminator.channel_max=16"],
@@ -153,3 +154,20 @@ def test_combinations_that_cannot_work_are_refused(model, extra, message, tmp_pa
         train(_cfg(model, *extra), run_dir=tmp_path)
     assert message in str(info.value)
     assert not (tmp_path / "checkpoints").exists()
+
+
+def test_stylegan2_corrects_only_the_rate_of_the_update_its_lazy_penalty_adds(tmp_path):
+    """The path-length penalty is an update of G's own, so G's rate is x 4/5 (betas ^ 4/5), as the paper;
+    R1 joins D's regular update, which adds none: D keeps the configured rate."""
+    from gan_cli.training.build import build_objective, build_state
+    from gan_cli.training.execution import Execution
+    from gan_cli.training.stats import RunningStats
+
+    cfg = _cfg("stylegan2", "model.path_length_weight=2", "model.path_length_interval=4", "regularizers.r1_interval=16")
+    execution = Execution.from_config(cfg.trainer, torch.device("cpu"), cfg.data.shape)
+    state = build_state(cfg, execution)
+    build_objective(cfg, state, execution, RunningStats())
+    g_group, d_group = state.g_optimizer.param_groups[0], state.d_optimizer.param_groups[0]
+    assert g_group["lr"] == pytest.approx(cfg.optim.lr * 4 / 5)
+    assert g_group["betas"][1] == pytest.approx(0.99 ** (4 / 5))
+    assert d_group["lr"] == pytest.approx(cfg.optim.lr) and d_group["betas"][1] == pytest.approx(0.99)

@@ -247,7 +247,14 @@ PAPER_SETTINGS |= {
                        "regularizers.orthogonal": 1e-4, "model.ema_decay": 0.9999, "model.generator.base_width": 64,
                        "optim.betas": [0.0, 0.999]},
 }
-LOSS_OF_EXPERIMENT = {"stylegan2_ffhq256": "BCELoss", "progan_celeba128": "WassersteinLoss", "biggan_cifar10": "HingeLoss",
+PAPER_SETTINGS |= {
+    name: {"model.name": model, "data.name": "cifar10", "data.batch_size": 64, "trainer.n_critic": 5,
+           "model.generator.base_width": 256, "model.discriminator.base_width": 128, "optim.g_lr": 2e-4,
+           "optim.betas": [0.0, 0.9], "trainer.steps": 50000, "model.ema_decay": None}
+    for name, model in (("sngan_resnet_cifar10", "sngan_resnet"), ("projection_cifar10", "projection"))
+}
+LOSS_OF_EXPERIMENT = {"sngan_resnet_cifar10": "HingeLoss", "projection_cifar10": "HingeLoss",
+"stylegan2_ffhq256": "BCELoss", "progan_celeba128": "WassersteinLoss", "biggan_cifar10": "HingeLoss",
                       "pix2pix_facades": "BCELoss", "cyclegan_horse2zebra": "LeastSquaresLoss", "srgan_div2k": "BCELoss",
                       "dcgan_celeba": "BCELoss", "wgan_gp_cifar10": "WassersteinLoss", "sngan_cifar10": "HingeLoss",
                       "gan_mnist": "BCELoss", "wgan_gp_grid": "WassersteinLoss"}

@@ -266,35 +266,27 @@ class BigGANDiscriminator(nn.Module):
         return self.linear(features).flatten() + self.projection(features, labels)
 
 
-def _computed_weight(layer: nn.Module) -> torch.Tensor:
-    """The weight the layer computes with (W / sigma under spectral norm), without the power
-    iteration that reading `layer.weight` in training mode would run (it would move u and v)."""
+def _raw_weight(layer: nn.Module) -> torch.Tensor:
+    """The weight the optimizer updates: under spectral norm the raw W, not W / sigma (as the official
+    BigGAN code, which adds the penalty's gradient to the parameters themselves)."""
     if not parametrize.is_parametrized(layer, "weight"):
         return layer.weight
-    parametrizations = layer.parametrizations.weight
-    weight = parametrizations.original
-    for parametrization in parametrizations:
-        training = parametrization.training
-        parametrization.train(False)
-        try:
-            weight = parametrization(weight)
-        finally:
-            parametrization.train(training)
-    return weight
+    return layer.parametrizations.weight.original
 
 
 def orthogonal_penalty(module: nn.Module) -> torch.Tensor:
     """BigGAN's orthogonal regularization: sum of ||W W^T * (1 - I)||_F^2 over the conv and linear layers.
 
-    W is each weight reshaped to (out, -1), the spectrally normalized one where SN is on; embeddings
-    (G's shared class embedding), biases and norm gains are not included. The caller multiplies by
-    beta (BigGAN: 1e-4; its hand-written gradient 2 (W W^T * (1 - I)) W is that of half this sum).
+    W is each weight reshaped to (out, -1), the raw one where SN is on (the official code's choice);
+    embeddings (G's shared class embedding), biases and norm gains are not included. The caller
+    multiplies by beta / 2: the official code's hand-written gradient, beta * 2 (W W^T * (1 - I)) W,
+    is that of half this sum.
     """
     terms = []
     for layer in module.modules():
         if not isinstance(layer, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
             continue
-        weight = _computed_weight(layer)
+        weight = _raw_weight(layer)
         if isinstance(layer, nn.ConvTranspose2d):
             weight = weight.transpose(0, 1)  # stored (in, out, k, k)
         weight = weight.flatten(1)

@@ -8,7 +8,8 @@ see every parameter from step 1; layers not in use get no gradient.
 
 At their boundary both networks work at R: G makes the image at the current resolution and
 nearest-upsamples it to R; D average-pools its input down to the current resolution, so reals and
-fakes take the same path and reals are the paper's downsampled (and, during a fade, faded) reals.
+fakes take the same path and reals are the paper's downsampled reals; during a fade the objective
+fades the reals too (`fade_reals`), as the paper does.
 `growth_at` is the paper's schedule as a pure function of the images seen.
 
 Paper details kept: equalized learning rate, pixelwise feature normalization after every conv of G
@@ -284,6 +285,19 @@ class ProGANDiscriminator(ProgressiveModule):
         self.dense = EqualizedConv2d(width[4], width[2], 4, padding=0)  # as the official nf(0) features
         self.output = EqualizedLinear(width[2], 1, gain=1.0)
         self.projection = Projection(width[2], self.num_classes, False) if self.num_classes else None
+
+    def fade_reals(self, images: torch.Tensor) -> torch.Tensor:
+        """Real images as the paper shows them during a fade-in: lerp(the previous resolution's image
+        upsampled, the current one's, alpha), so that reals blend between resolutions as G's images do
+        (and D cannot tell them apart by sharpness alone). Returned at the full resolution R."""
+        stage, alpha = self._growth()
+        if stage == 0 or alpha >= 1.0:
+            return images
+        size = 4 << stage
+        x = F.avg_pool2d(images, self.resolution // size) if size < self.resolution else images
+        coarse = F.interpolate(F.avg_pool2d(x, 2), scale_factor=2, mode="nearest")
+        x = torch.lerp(coarse, x, alpha)
+        return F.interpolate(x, scale_factor=self.resolution // size, mode="nearest") if size < self.resolution else x
 
     def forward(self, images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         assert images.shape[1:] == self.data_shape, (images.shape, self.data_shape)

@@ -48,6 +48,7 @@ class AdversarialObjective:
         self.accumulate, self.g_penalties = accumulate, list(g_penalties)
         self.auxiliary, self.conditional = auxiliary, conditional
         self.augment = augment or (lambda images: images)
+        self.prepare_real = lambda images: images  # ProGAN fades the reals during a fade-in
         # G and D as the step calls them (DDP-wrapped and/or compiled); checkpoints hold the plain modules.
         self.g_train = execution.for_training(state.generator)
         self.d_train = execution.for_training(state.discriminator, eager_because=self._eager_discriminator())
@@ -75,7 +76,7 @@ class AdversarialObjective:
         state.d_optimizer.zero_grad(set_to_none=True)
         for micro in range(self.accumulate):
             real, real_labels = state.batches.next()
-            real = execution.layout(real)
+            real = execution.layout(self.prepare_real(real))
             z, fake_labels = state.latents(real.shape[0])
             with torch.no_grad(), execution.autocast():
                 # One memory format at the boundary of a compiled D, whatever G's last layer returns.

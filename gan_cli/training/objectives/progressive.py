@@ -3,11 +3,14 @@ networks that grow from 4x4 to the data's resolution, each new resolution faded 
 `model.images_per_phase` images and then trained stable for as many.
 
 The growth state (stage, alpha) is a function of the images shown so far, set on G, D and the EMA
-before every step; it lives in the networks' buffers, so a checkpoint taken in any phase samples
+before every step; as in the paper's code, the optimizers' moments are reset when a fade begins and
+when it ends; it lives in the networks' buffers, so a checkpoint taken in any phase samples
 at its own resolution, and a resume in the middle of a fade continues exactly.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 
@@ -24,6 +27,7 @@ from gan_cli.training.objectives.adversarial import (
 class ProgressiveObjective:
     def __init__(self, inner: AdversarialObjective, images_per_phase: int):
         self.inner, self.images_per_phase = inner, images_per_phase
+        inner.prepare_real = inner.state.discriminator.fade_reals  # the paper's faded reals during a fade
         self.state, self.stats = inner.state, inner.stats
         self.images_per_step = inner.images_per_step
         self.num_stages = self.state.generator.num_stages
@@ -40,6 +44,10 @@ class ProgressiveObjective:
 
     def grow(self, index: int) -> torch.Tensor:
         stage, alpha = self.growth(self.state.step)
+        if self.state.step > 0 and _phase_changed(self.growth(self.state.step - 1), (stage, alpha)):
+            # The paper's reset_opt_for_new_lod: Adam starts afresh when a fade begins and when it ends.
+            for optimizer in self.state.optimizers.values():
+                optimizer.state.clear()
         for _, network in self.state.modules():
             if hasattr(network, "set_growth"):
                 network.set_growth(stage, alpha)
@@ -47,6 +55,17 @@ class ProgressiveObjective:
         self.stats.add("progan/resolution", torch.tensor(4.0 * 2 ** stage, device=device))
         self.stats.add("progan/alpha", torch.tensor(float(alpha), device=device))
         return torch.zeros((), device=device)
+
+
+def _level(stage: int, alpha: float) -> float:
+    """The paper's level of detail: stage s faded in by alpha lies between s - 1 and s."""
+    return stage - 1 + alpha if alpha < 1.0 else float(stage)
+
+
+def _phase_changed(before: tuple[int, float], after: tuple[int, float]) -> bool:
+    """True when the whole levels around the level of detail change: a fade began or ended."""
+    a, b = _level(*before), _level(*after)
+    return math.floor(a) != math.floor(b) or math.ceil(a) != math.ceil(b)
 
 
 def from_config(cfg, state, execution, stats) -> ProgressiveObjective:

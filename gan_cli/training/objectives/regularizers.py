@@ -115,7 +115,8 @@ class DriftPenalty:
 
 
 class OrthogonalPenalty:
-    """BigGAN (Brock 2019): beta * sum ||W W^T * (1 - I)||_F^2 over G's weights (not its class embedding)."""
+    """BigGAN (Brock 2019): beta / 2 * sum ||W W^T * (1 - I)||_F^2 over G's raw weights (not its class
+    embedding), whose gradient is the official code's beta * 2 (W W^T * (1 - I)) W."""
 
     name = "orthogonal"
 
@@ -123,7 +124,7 @@ class OrthogonalPenalty:
         self.beta = beta
 
     def __call__(self, generator: nn.Module) -> torch.Tensor:
-        return self.beta * orthogonal_penalty(generator)
+        return 0.5 * self.beta * orthogonal_penalty(generator)
 
 
 class R1Penalty:

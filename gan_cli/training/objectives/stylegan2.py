@@ -171,8 +171,9 @@ def from_config(cfg, state: TrainingState, execution: Execution, stats: RunningS
     mixing = check_weight(model.mixing_prob, "model.mixing_prob")
     if mixing > 1:
         raise UserError(f"model.mixing_prob={mixing:g} must be a probability in [0, 1] (0.9 in the paper).")
+    # The path-length penalty is an update of its own (G_pl), so G's rate and betas are corrected; R1
+    # joins D's regular update, which adds no update to correct for.
     lazy_optimizer(state.g_optimizer, path_length.interval if path_length else None)
-    lazy_optimizer(state.d_optimizer, r1.interval if r1 else None)
     policy = cfg.augment.policy
     return StyleGAN2Objective(state, execution, loss, stats, r1, path_length, mixing,
                               DiffAugment(policy) if policy else None)
