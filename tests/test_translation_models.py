@@ -239,3 +239,12 @@ def test_srresnet_bicubic_skip_starts_as_bicubic_upscaling():
     low = torch.rand(2, 3, 6, 6) * 2 - 1
     expected = F.interpolate(low, scale_factor=4, mode="bicubic", align_corners=False).clamp(-1, 1)
     assert torch.allclose(network(low), expected, atol=1e-6)
+
+
+def test_srresnet_without_batch_norm_is_edsr_style_and_a_wrong_norm_is_named():
+    plain = SRResNet(channels=3, scale=4, base_width=16, blocks=2, norm="none").eval()
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in plain.modules())
+    assert plain(torch.zeros(1, 3, 6, 6)).shape == (1, 3, 24, 24)
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in SRResNet(base_width=16, blocks=2).modules())
+    with pytest.raises(UserError, match=r"model\.generator\.norm='instance'"):
+        SRResNet(norm="instance")
