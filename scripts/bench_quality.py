@@ -164,6 +164,31 @@ def table(out: Path) -> str:
     return text
 
 
+def gallery(images: Path, per_row: int = 6) -> str:
+    """The sample grids as a table of small images, README-relative."""
+    names = [m for m in MODELS if (images / f"{m}.png").is_file()]
+    rows = []
+    for start in range(0, len(names), per_row):
+        chunk = names[start:start + per_row]
+        rows.append("| " + " | ".join(f"`{m}`" for m in chunk) + " |")
+        if start == 0:
+            rows.append("|" + "---|" * len(chunk))
+        rows.append("| " + " | ".join(f'<img src="{(images / f"{m}.png").relative_to(ROOT)}" width="120">'
+                                      for m in chunk) + " |")
+    return "\n".join(rows)
+
+
+def write_readme(readme: Path, out: Path, images: Path) -> None:
+    """README's quality table and sample grids, between its quality-table markers."""
+    begin, end = "<!-- quality-table -->", "<!-- /quality-table -->"
+    text = readme.read_text()
+    if begin not in text or end not in text:
+        raise SystemExit(f"{readme} has no {begin} ... {end} block to fill")
+    head, rest = text.split(begin, 1)
+    block = f"{begin}\n{table(out)}\n\n{gallery(images)}\n{end}"
+    readme.write_text(head + block + rest.split(end, 1)[1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", nargs="+", default=MODELS, choices=MODELS, metavar="MODEL")
@@ -175,6 +200,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--table", action="store_true", help="only print the table of the results in --out")
     parser.add_argument("--grids", action="store_true", help="only draw the grids again from the runs in --out")
+    parser.add_argument("--readme", type=Path, default=None, help="also write the table and grids into this README")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     if args.grids:
@@ -186,6 +212,8 @@ def main() -> None:
         for model in args.models:
             run(model, args.set, args.out, args.images)
     print(table(args.out))
+    if args.readme:
+        write_readme(args.readme, args.out, args.images.resolve())
 
 
 if __name__ == "__main__":
