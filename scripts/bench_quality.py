@@ -153,6 +153,7 @@ def table(out: Path) -> str:
     for model in MODELS:
         path = out / f"{model}.json"
         if not path.is_file():
+            rows.append(f"| {model} | - | - | - | not measured yet | - | {official.get(model, {}).get('summary', '-')} |")
             continue
         result = json.loads(path.read_text())
         text, met = headline(result)
