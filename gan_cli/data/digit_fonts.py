@@ -16,9 +16,9 @@ from pathlib import Path
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
-from gan_cli.seeds import derived_seed
 from gan_cli.data.transforms import check_image_args
 from gan_cli.errors import UserError
+from gan_cli.seeds import derived_seed
 
 FONT_FILES = (
     "DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSans-Oblique.ttf", "DejaVuSans-BoldOblique.ttf",

@@ -18,11 +18,11 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
-from gan_cli.seeds import derived_seed
 from gan_cli.data.decoding import SkippingFiles, decode_image
 from gan_cli.data.image_modes import CHANNEL_MODES
 from gan_cli.data.transforms import to_signed
 from gan_cli.errors import UserError
+from gan_cli.seeds import derived_seed
 
 TASKS = ("paired", "unpaired", "super_resolution")
 DIRECTIONS = ("AtoB", "BtoA")

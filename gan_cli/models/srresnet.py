@@ -55,10 +55,6 @@ def _conv3x3(in_channels: int, out_channels: int, bias: bool = False) -> nn.Conv
     return nn.Conv2d(in_channels, out_channels, 3, 1, 1, bias=bias)
 
 
-def _norm(width: int, norm: str) -> nn.Module:
-    return nn.BatchNorm2d(width) if norm == "batch" else nn.Identity()
-
-
 def _check_norm(norm) -> str:
     if norm not in SR_NORMS:
         raise UserError(f"model.generator.norm={norm!r} is not an SRResNet normalization: use batch (the paper's) "
@@ -71,10 +67,10 @@ class SRResidualBlock(nn.Module):
 
     def __init__(self, width: int, norm: str = "batch"):
         super().__init__()
-        bias = norm == "none"
+        bias, key = conv_bias(norm), "model.generator.norm"
         self.residual = nn.Sequential(
-            _conv3x3(width, width, bias), _norm(width, norm), nn.PReLU(width),
-            _conv3x3(width, width, bias), _norm(width, norm),
+            _conv3x3(width, width, bias), translation_norm(norm, width, key), nn.PReLU(width),
+            _conv3x3(width, width, bias), translation_norm(norm, width, key),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -104,7 +100,7 @@ class SRResNet(nn.Module):
         norm = _check_norm(norm)
         self.body = nn.Sequential(
             *[SRResidualBlock(base_width, norm) for _ in range(_check_blocks(blocks))],
-            _conv3x3(base_width, base_width, norm == "none"), _norm(base_width, norm),
+            _conv3x3(base_width, base_width, conv_bias(norm)), translation_norm(norm, base_width, "model.generator.norm"),
         )
         steps = self.scale.bit_length() - 1  # log2(scale)
         self.upsampling = nn.Sequential(*[_upsampling_step(base_width) for _ in range(steps)])
