@@ -100,7 +100,8 @@ class SRResNet(nn.Module):
         norm = _check_norm(norm)
         self.body = nn.Sequential(
             *[SRResidualBlock(base_width, norm) for _ in range(_check_blocks(blocks))],
-            _conv3x3(base_width, base_width, conv_bias(norm)), translation_norm(norm, base_width, "model.generator.norm"),
+            _conv3x3(base_width, base_width, conv_bias(norm)),
+            translation_norm(norm, base_width, "model.generator.norm"),
         )
         steps = self.scale.bit_length() - 1  # log2(scale)
         self.upsampling = nn.Sequential(*[_upsampling_step(base_width) for _ in range(steps)])
