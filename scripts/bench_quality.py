@@ -4,6 +4,7 @@ its CPU minutes and steps, and the task's own measure of its samples, with one s
     python scripts/bench_quality.py                          # every preset, one after another
     python scripts/bench_quality.py --models dcgan sngan     # some of them
     python scripts/bench_quality.py --models dcgan --set model.generator.base_width=16   # a probe
+    python scripts/bench_quality.py --models dcgan --longer 3   # how long the bar takes: 3x the steps
     python scripts/bench_quality.py --table                  # the table of the results written so far
 
 Each run is the preset's default run on the offline data, on one CPU thread (torch.set_num_threads(1)):
@@ -18,6 +19,13 @@ between them) without changing each other's figures. Then:
   srgan                 x4 on the held-out photographs: PSNR (Y channel) over bicubic. Bar: >= +1.5 dB.
   pix2pix               edges -> digits beside its L1-only ablation (model.adversarial_weight=0, same
                         steps): the GAN term must lower FID-digits.
+
+`--longer K` trains K times the default steps with an evaluation every `--points` K-th of the run
+(gan-train's eval.every, the same protocol) and records the first step at which the bar is met, in
+<out>/<model>.longer.json; the table's last column gives that step and its CPU minutes (the default
+run's CPU time per step times that step; the evaluations' own time is left out). For SRGAN's linear
+learning-rate decay, a K-times run decays K times more slowly: its step is an upper bound on the
+default schedule's.
 
 Results go to <out>/<model>.json; the grids to docs/images/quality/<model>.png (--images); the
 official implementations' figures at the same images seen (docs/official_figures.json, measured
@@ -70,6 +78,28 @@ def timed_train(overrides, run_dir: Path) -> dict:
     train(cfg, run_dir=run_dir)
     return {"cpu_minutes": (time.process_time() - started) / 60, "wall_minutes": (time.perf_counter() - wall) / 60,
             "steps": int(cfg.trainer.steps), "batch_size": int(cfg.data.batch_size)}
+
+
+def default_steps(model: str, overrides) -> int:
+    return int(config([f"model={model}", *overrides]).trainer.steps)
+
+
+def longer(model: str, overrides, out: Path, factor: int, points: int) -> dict:
+    """K x the default steps with evaluations along the way: when (if at all) the bar is first met."""
+    steps = default_steps(model, overrides) * factor
+    every = max(1, steps // points)
+    run_dir = out / f"{model}.longer"
+    figures = timed_train([f"model={model}", *overrides, f"trainer.steps={steps}", f"eval.every={every}"], run_dir)
+    history = json.loads((run_dir / "eval.json").read_text())["history"]
+    result = {"model": model, "overrides": list(overrides), "factor": factor, "date": time.strftime("%Y-%m-%d"),
+              **figures, "history": history}
+    if model in TRANSLATION:
+        result["reference_values"] = translation_values(run_dir / "checkpoints" / "last.pt")[2]
+    met = [point["step"] for point in history if bar_met(model, point, result)[1]]
+    result["bar_step"] = met[0] if met else None
+    (out / f"{model}.longer.json").write_text(json.dumps(result, indent=2))
+    print(f"{model}: {steps} steps: bar {'at step ' + str(met[0]) if met else 'not met'}", flush=True)
+    return result
 
 
 def z_to_image(model: str, overrides, out: Path, images: Path) -> dict:
@@ -126,7 +156,11 @@ def run(model: str, overrides, out: Path, images: Path) -> dict:
 
 def headline(result: dict) -> tuple[str, bool]:
     """(the result in words, whether it meets its bar)."""
-    v, model = result["values"], result["model"]
+    return bar_met(result["model"], result["values"], result)
+
+
+def bar_met(model: str, v: dict, result: dict) -> tuple[str, bool]:
+    """(the values `v` of `model` in words, whether they meet its bar); `result` holds the references."""
     if model == "srgan":
         gain = v["psnr"] - result["reference_values"]["psnr"]
         return f"PSNR {v['psnr']:.2f} dB, bicubic {result['reference_values']['psnr']:.2f} (+{gain:.2f} dB)", \
@@ -146,20 +180,37 @@ def headline(result: dict) -> tuple[str, bool]:
     return text, met
 
 
+def bar_time(out: Path, model: str, result: dict, met: bool) -> str:
+    """When the bar is met: the default run, a step of a longer run (with its CPU minutes), or not yet."""
+    if met:
+        return "default run"
+    path = out / f"{model}.longer.json"
+    if not path.is_file():
+        return "not measured"
+    longer_run = json.loads(path.read_text())
+    per_step = result["cpu_minutes"] / result["steps"]
+    if longer_run["bar_step"] is None:
+        return f"not within {longer_run['steps']} steps ({longer_run['steps'] * per_step:.0f} CPU min): " + \
+            bar_met(model, longer_run["history"][-1], longer_run)[0]
+    return f"step {longer_run['bar_step']} (~{longer_run['bar_step'] * per_step:.0f} CPU min)"
+
+
 def table(out: Path) -> str:
     official = json.loads(OFFICIAL.read_text()) if OFFICIAL.is_file() else {}
-    rows = ["| model | steps | batch | CPU min | result | bar | official implementation, same images seen |",
-            "|---|---|---|---|---|---|---|"]
+    rows = ["| model | steps | batch | CPU min | result | bar | bar reached | official implementation, same images "
+            "seen |", "|---|---|---|---|---|---|---|---|"]
     for model in MODELS:
         path = out / f"{model}.json"
         if not path.is_file():
-            rows.append(f"| {model} | - | - | - | not measured yet | - | {official.get(model, {}).get('summary', '-')} |")
+            rows.append(f"| {model} | - | - | - | not measured yet | - | - | "
+                        f"{official.get(model, {}).get('summary', '-')} |")
             continue
         result = json.loads(path.read_text())
         text, met = headline(result)
         probe = f" (with {' '.join(result['overrides'])})" if result["overrides"] else ""
         rows.append(f"| {model}{probe} | {result['steps']} | {result['batch_size']} | {result['cpu_minutes']:.1f} | "
-                    f"{text} | {'met' if met else 'not met'} | {official.get(model, {}).get('summary', '-')} |")
+                    f"{text} | {'met' if met else 'not met'} | {bar_time(out, model, result, met)} | "
+                    f"{official.get(model, {}).get('summary', '-')} |")
     text = "\n".join(rows)
     (out / "table.md").write_text(text + "\n")
     return text
@@ -199,6 +250,9 @@ def main() -> None:
     parser.add_argument("--images", type=Path, default=ROOT / "docs" / "images" / "quality",
                         help="where each model's sample grid goes")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--longer", type=int, default=0, metavar="K",
+                        help="train K x the default steps, evaluating along the way: when the bar is met")
+    parser.add_argument("--points", type=int, default=6, help="evaluations in a --longer run")
     parser.add_argument("--table", action="store_true", help="only print the table of the results in --out")
     parser.add_argument("--grids", action="store_true", help="only draw the grids again from the runs in --out")
     parser.add_argument("--readme", type=Path, default=None, help="also write the table and grids into this README")
@@ -211,7 +265,10 @@ def main() -> None:
     elif not args.table:
         torch.set_num_threads(args.threads)
         for model in args.models:
-            run(model, args.set, args.out, args.images)
+            if args.longer:
+                longer(model, args.set, args.out, args.longer, args.points)
+            else:
+                run(model, args.set, args.out, args.images)
     print(table(args.out))
     if args.readme:
         write_readme(args.readme, args.out, args.images.resolve())
