@@ -25,6 +25,7 @@ from __future__ import annotations
 import functools
 import importlib
 import inspect
+import re
 from dataclasses import dataclass
 
 from omegaconf import OmegaConf
@@ -47,11 +48,12 @@ LOSS = Kind("adversarial loss", data_keys=("perceptual",))  # SRGAN's content lo
 AUXILIARY = Kind("auxiliary objective")
 OPTIMIZER = Kind("optimizer", partial=True, runtime=("params",))
 
-# Where a config may name a target, and what kind of object each place holds.
+# Where a config may name a target, and what kind of object each place holds. Networks sit at
+# model.generator and model.discriminator, or at a task's further keys of the same two kinds
+# (model.generator_<name>, model.discriminator_<name>: gan_cli/tasks says which a task has).
+NETWORK_SITE = re.compile(r"model\.(generator|discriminator)(_[a-z]+)?")
 SITES: dict[str, Kind] = {
-    "model.generator": NETWORK, "model.generator_ba": NETWORK,
-    "model.discriminator": NETWORK, "model.discriminator_a": NETWORK,
-    "model.objective": OBJECTIVE, "model.auxiliary": AUXILIARY, "loss": LOSS,
+    "model.generator": NETWORK, "model.discriminator": NETWORK, "model.objective": OBJECTIVE, "model.auxiliary": AUXILIARY, "loss": LOSS,
     "data.dataset": DATASET, "optim.generator": OPTIMIZER, "optim.discriminator": OPTIMIZER,
 }
 
@@ -110,7 +112,7 @@ def build(node, site: str, **runtime):
 
     Objectives and optimizers come back as functools.partial, to be called with their runtime
     arguments; `runtime` given here is passed straight away instead."""
-    kind = SITES[site]
+    kind = site_kind(site)
     target, kwargs = checked_node(node, site, kind)
     factory = _resolve(target, site, kind)
     _check_signature(factory, target, kwargs, site, kind)
@@ -219,6 +221,11 @@ def _check_signature(factory, target: str, kwargs: dict, site: str, kind: Kind) 
                         f"does not set.")
 
 
+def site_kind(site: str) -> Kind | None:
+    """The kind of object a config may name at `site` (a dotted path), or None where none belongs."""
+    return NETWORK if NETWORK_SITE.fullmatch(site) else SITES.get(site)
+
+
 def check_config(config, where: str) -> None:
     """Every `_target_` of a whole config (from a checkpoint, say) sits at one of SITES, names a
     registered object of that place's kind and holds only plain settings, before anything is built
@@ -226,10 +233,11 @@ def check_config(config, where: str) -> None:
     it, so a command imports only what it uses."""
     container = OmegaConf.to_container(config, resolve=True, throw_on_missing=False) if OmegaConf.is_config(config) else config
     for path, node in _target_nodes(container, ""):
-        kind = SITES.get(path)
+        kind = site_kind(path)
         if kind is None:
             raise UserError(f"{where} names {path}._target_={node.get('_target_')!r}, but no _target_ belongs at "
-                            f"{path}: gan-cli builds only {', '.join(SITES)}. Use a checkpoint written by gan-train.")
+                            f"{path}: gan-cli builds only {', '.join(SITES)} (and model.generator_<name>, "
+                            f"model.discriminator_<name>). Use a checkpoint written by gan-train.")
         try:
             checked_node(node, path, kind)
         except UserError as error:
@@ -243,7 +251,7 @@ def _target_nodes(node, prefix: str):
     if isinstance(node, dict):
         if "_target_" in node:
             yield prefix or "<root>", node
-            if prefix in SITES:
+            if site_kind(prefix) is not None:
                 return
         for key, value in node.items():
             if key != "_target_":

@@ -43,13 +43,12 @@ import torch
 from hydra import compose, initialize_config_module
 
 from gan_cli.eval.evaluate import Evaluator
-from gan_cli.eval.translation import TranslationEvaluator
 from gan_cli.inference.images import save_grid
 from gan_cli.inference.latents import LatentLayout
 from gan_cli.inference.loading import load_generator
 from gan_cli.inference.sampling import generate
 from gan_cli.inference.translate_files import heldout_grid_to_file
-from gan_cli.inference.translation import Translator
+from gan_cli.tasks import load_for_task
 from gan_cli.runs.config import stored_config
 from gan_cli.training.run import train
 
@@ -64,6 +63,12 @@ COMMON = ["trainer.device=cpu", "trainer.log_every=100", "trainer.sample_every=1
 BARS = {"fid": 30.0, "class_coverage": 1.0, "label_accuracy": 0.95, "kept": 0.90, "psnr_gain": 1.5}
 ROOT = Path(__file__).resolve().parents[1]
 OFFICIAL = ROOT / "docs" / "official_figures.json"
+
+
+def translation_of(ckpt: Path):
+    """(translator, evaluator) of an image-to-image checkpoint: its task's translator and metric set."""
+    loaded = load_for_task(ckpt)
+    return loaded.task.load_translator(loaded), loaded.task.evaluator(loaded.config, "cpu")
 
 
 def config(overrides):
@@ -117,7 +122,8 @@ def draw_grid(model: str, out: Path, images: Path) -> Path:
     32 pixels wide (nearest upscaling, so a 16x16 digit stays as it was drawn)."""
     ckpt = out / model / "checkpoints" / "last.pt"
     if model in TRANSLATION:
-        return heldout_grid_to_file(ckpt, n=8, seed=0, out=images / f"{model}.png")
+        translator, evaluator = translation_of(ckpt)
+        return heldout_grid_to_file(translator, evaluator.cfg, ckpt, n=8, seed=0, out=images / f"{model}.png")
     generator, checkpoint = load_generator(ckpt)
     z, labels, nrow = LatentLayout.from_config(stored_config(checkpoint, ckpt)).grid(100, 0)
     samples = generate(generator, z, labels)
@@ -139,8 +145,7 @@ def translation(model: str, overrides, out: Path, images: Path) -> dict:
 
 
 def translation_values(ckpt: Path):
-    translator, _, stored = Translator.from_checkpoint(ckpt)
-    evaluator = TranslationEvaluator(stored)
+    translator, evaluator = translation_of(ckpt)
     reference_name, reference = evaluator.reference_values()
     return evaluator(translator), reference_name, reference
 

@@ -27,9 +27,8 @@ from pathlib import Path
 import torch
 from hydra import compose, initialize_config_module
 
-from gan_cli.eval.translation import TranslationEvaluator
 from gan_cli.inference.translate_files import heldout_grid_to_file
-from gan_cli.inference.translation import Translator
+from gan_cli.tasks import load_for_task
 from gan_cli.training.run import train
 
 # What each part trains; sizes chosen so that a CPU budget of minutes makes thousands of updates.
@@ -42,6 +41,12 @@ SETTINGS = {
     "pix2pix": ["model=pix2pix", "data.batch_size=16"],
 }
 COMMON = ["trainer.device=cpu", "trainer.log_every=100", "trainer.checkpoint_every=100000", "trainer.sample_every=100000"]
+
+
+def translation_of(ckpt: Path):
+    """(translator, evaluator) of an image-to-image checkpoint: its task's translator and metric set."""
+    loaded = load_for_task(ckpt)
+    return loaded.task.load_translator(loaded), loaded.task.evaluator(loaded.config, "cpu")
 
 
 def config(overrides):
@@ -67,8 +72,7 @@ def run(name: str, overrides, minutes: float, out: Path) -> dict:
     train(cfg, run_dir=out / name)
     seconds, wall = time.process_time() - started, time.perf_counter() - wall
     ckpt = out / name / "checkpoints" / "last.pt"
-    translator, _, stored = Translator.from_checkpoint(ckpt)
-    evaluator = TranslationEvaluator(stored)
+    translator, evaluator = translation_of(ckpt)
     values = evaluator(translator)
     reference_name, reference = evaluator.reference_values()
     print(f"{name}: {steps} steps in {seconds / 60:.1f} CPU min ({wall / 60:.1f} min wall): {values}; "
@@ -86,9 +90,9 @@ def super_resolution(minutes: float, out: Path) -> dict:
                   f"optim.schedule_steps={mse['steps'] + more}", f"resume={mse['checkpoint']}"])
     train(cfg, run_dir=out / "srgan")
     ckpt = out / "srgan" / "checkpoints" / "last.pt"
-    translator, _, stored = Translator.from_checkpoint(ckpt)
-    values = TranslationEvaluator(stored)(translator)
-    grid = heldout_grid_to_file(ckpt, n=2, seed=0, out=out / "srgan_bicubic_output_original.png")
+    translator, evaluator = translation_of(ckpt)
+    values = evaluator(translator)
+    grid = heldout_grid_to_file(translator, evaluator.cfg, ckpt, n=2, seed=0, out=out / "srgan_bicubic_output_original.png")
     print(f"srgan: {more} adversarial steps after the SRResNet: {values}; grid {grid}", flush=True)
     result["srgan"] = {"adversarial_steps": more, "values": values, "grid": str(grid)}
     return result

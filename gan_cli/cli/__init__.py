@@ -3,7 +3,7 @@
     gan-train   train.py     -> gan_cli.training.job.run_training_job
     gan-sample  sample.py    -> gan_cli.inference.sampling.sample_to_files
     gan-interp  interp.py    -> gan_cli.inference.interpolation
-    gan-eval    evaluate.py  -> gan_cli.eval.report.evaluate_checkpoint
+    gan-eval    evaluate.py  -> the checkpoint's task: evaluate_checkpoint (gan_cli/tasks)
     gan-report  report.py    -> gan_cli.runs.report.write_summary
 
 Each checks its keys first against its option table (options.py; gan-train's: gan_cli/training/options.py).

@@ -16,9 +16,11 @@ def evaluate(cfg: DictConfig) -> None:
     output_path(cfg)
     # torch: after the command line is checked.
     from gan_cli.distributed.devices import resolve_device
-    from gan_cli.eval.report import evaluate_checkpoint, print_report
+    from gan_cli.eval.report import print_report
+    from gan_cli.tasks import load_for_task
 
-    report, out = evaluate_checkpoint(cfg.ckpt, cfg, resolve_device(cfg.device))
+    loaded = load_for_task(cfg.ckpt)  # the checkpoint's task says what its report holds
+    report, out = loaded.task.evaluate_checkpoint(loaded, cfg, resolve_device(cfg.device))
     print_report(report, out)
 
 

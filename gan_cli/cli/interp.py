@@ -9,7 +9,6 @@ from omegaconf import DictConfig, OmegaConf
 
 from gan_cli.cli.options import INTERP_OPTIONS, check_arguments, check_command
 from gan_cli.cli.wrapper import output_path, run_command
-from gan_cli.errors import UserError
 from gan_cli.options import check_value
 
 
@@ -17,12 +16,10 @@ def interpolate(cfg: DictConfig) -> None:
     check_command("gan-interp", cfg)  # every key and value, before the checkpoint is read
     output_path(cfg)
     ckpt = cfg.ckpt
-    from gan_cli.inference.translation import checkpoint_task
+    from gan_cli.tasks import load_for_task
 
-    task, name = checkpoint_task(ckpt)
-    if task != "generation":
-        raise UserError(f"ckpt={ckpt} holds model={name}, an image-to-image model ({task}) without a latent space, "
-                        f"so there is nothing to interpolate; translate images with gan-sample ckpt={ckpt} input=<image>.")
+    loaded = load_for_task(ckpt)
+    loaded.task.require_latent_space(loaded)
     # torch: after the command line is checked.
     from gan_cli.distributed.devices import resolve_device
     from gan_cli.inference.interpolation import (
@@ -31,12 +28,11 @@ def interpolate(cfg: DictConfig) -> None:
         interpolate_to_files,
     )
     from gan_cli.inference.loading import checkpoint_layout
-    from gan_cli.runs.checkpoints import load_checkpoint
 
     device = resolve_device(cfg.device)
     mode = cfg.mode
     if mode == "auto":
-        mode = "codes" if checkpoint_layout(load_checkpoint(ckpt)).code_dim else "walk"
+        mode = "codes" if checkpoint_layout(loaded.checkpoint, ckpt).code_dim else "walk"
     if mode in ("style_mixing", "classes") or cfg.space == "w":
         print(f"wrote {style_picture(cfg, ckpt, mode, device)}")
     elif mode == "codes":

@@ -24,7 +24,6 @@ from gan_cli.data.transforms import to_signed
 from gan_cli.errors import UserError
 from gan_cli.seeds import derived_seed
 
-TASKS = ("paired", "unpaired", "super_resolution")
 DIRECTIONS = ("AtoB", "BtoA")
 
 

@@ -10,11 +10,9 @@ from pathlib import Path
 from omegaconf import DictConfig, open_dict
 
 from gan_cli.eval.evaluate import VALUES, Evaluator
-from gan_cli.inference.loading import load_generator
-from gan_cli.inference.translation import checkpoint_task
+from gan_cli.inference.loading import generator_of
 from gan_cli.runs.config import stored_config
 from gan_cli.runs.files import write_json_atomic
-from gan_cli.tasks import GENERATION
 
 # gan-eval keys that replace the run's eval settings when given.
 EVAL_KEYS = ("metrics", "feature_extractor", "weights", "download", "num_samples", "num_real", "seed",
@@ -44,11 +42,11 @@ def default_output(ckpt) -> Path:
     return ckpt.with_name(f"{ckpt.stem}.eval.json")
 
 
-def evaluate_checkpoint(ckpt, options, device="cpu") -> tuple[dict, Path]:
-    """Evaluate a checkpoint; write and return the report {checkpoint, step, values, metrics}."""
-    if checkpoint_task(ckpt)[0] != GENERATION:
-        return evaluate_translation(ckpt, options, device)
-    generator, checkpoint = load_generator(ckpt, use_ema=bool(options.get("ema", True)), device=device)
+def evaluate_generator(loaded, options, device="cpu") -> tuple[dict, Path]:
+    """A generator's report {checkpoint, step, values, metrics} (its checkpoint `loaded` once, with its
+    config: gan_cli.tasks.load_for_task), written beside it."""
+    ckpt, checkpoint = loaded.path, loaded.checkpoint
+    generator = generator_of(checkpoint, loaded.config, ckpt, bool(options.get("ema", True)), device)
     cfg = evaluation_config(checkpoint, options, ckpt)
     evaluator = Evaluator(cfg, device)
     values = evaluator(generator)
@@ -71,16 +69,12 @@ def evaluate_checkpoint(ckpt, options, device="cpu") -> tuple[dict, Path]:
     return report, out
 
 
-def evaluate_translation(ckpt, options, device="cpu") -> tuple[dict, Path]:
+def evaluate_translator(loaded, translator, evaluator, options) -> tuple[dict, Path]:
     """An image-to-image checkpoint's report: its metrics on the held-out split, and the reference
     on the same protocol (bicubic upscaling for super-resolution; real targets where it applies)."""
     from gan_cli.eval.translation import VALUES as TRANSLATION_VALUES
-    from gan_cli.eval.translation import TranslationEvaluator
-    from gan_cli.inference.translation import Translator
 
-    translator, checkpoint, _ = Translator.from_checkpoint(ckpt, device, bool(options.get("ema", True)))
-    cfg = evaluation_config(checkpoint, options, ckpt)
-    evaluator = TranslationEvaluator(cfg, device)
+    ckpt, checkpoint = loaded.path, loaded.checkpoint
     values = evaluator(translator)
     reference_name, reference = evaluator.reference_values()
     report = {

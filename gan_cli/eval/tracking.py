@@ -1,9 +1,9 @@
 """Evaluation during training (`eval.every=N`): the metrics every N steps and at the end.
 
-    tracker = EvalTracker(cfg, device, run_dir, enabled=rank == 0)
-    improved = tracker.evaluate(step, generator)   # logs eval/<value>; True when best_metric improved
+    tracker = EvalTracker(task.evaluator(cfg, device) if rank == 0 else None, device, run_dir)
+    improved = tracker.evaluate(step, task.evaluated(state, cfg))   # True when best_metric improved
 
-Rank 0 evaluates; the others wait for its verdict. Each evaluation is appended to
+Rank 0 evaluates (the task's evaluator); the others, without one, wait for its verdict. Each evaluation is appended to
 <run>/eval.json (with the protocol), and the latest values go to <run>/metrics.json, the file that
 sweep summaries and gan-train's objective read (`objective=fid`). The best value so far travels in
 the checkpoints, so a resumed run keeps comparing against it.
@@ -17,30 +17,18 @@ from pathlib import Path
 import torch
 
 from gan_cli import distributed
-from gan_cli.eval.evaluate import Evaluator
 from gan_cli.runs.files import write_json_atomic
 from gan_cli.runs.metrics import is_better
 from gan_cli.runs.paths import RunPaths
-from gan_cli.tasks import is_translation
-
-
-def build_evaluator(cfg, device):
-    """The evaluator of the run's task: samples of a generator, or translations of held-out images."""
-    if is_translation(cfg):
-        from gan_cli.eval.translation import TranslationEvaluator
-
-        return TranslationEvaluator(cfg, device)
-    return Evaluator(cfg, device)
 
 
 class EvalTracker:
-    def __init__(self, cfg, device, run_dir: Path, enabled: bool = True):
+    def __init__(self, evaluator, device, run_dir: Path):
         self.paths = RunPaths(run_dir)
-        self.enabled = enabled
+        self.enabled = evaluator is not None
         self.device = device
-        # Building the evaluator loads the extractor and the real statistics: errors surface before step 1.
-        self.evaluator = build_evaluator(cfg, device) if enabled else None
-        self.best_metric = self.evaluator.settings.best_metric if enabled else None
+        self.evaluator = evaluator
+        self.best_metric = evaluator.settings.best_metric if evaluator is not None else None
         self.best: dict | None = None      # {"step": N, "<best_metric>": value}
         self.history: list[dict] = []
         self.latest: dict[str, float] = {}

@@ -1,6 +1,6 @@
 """Evaluate an image-to-image model on its held-out split, and say exactly how.
 
-    evaluator = TranslationEvaluator(cfg, device)
+    evaluator = TranslationEvaluator(cfg, task.metric_set, scale, device)   # the task says which metrics
     values = evaluator(translator)          # {"psnr": 24.1, "ssim": 0.71, ...}
     evaluator.reference_values()            # the same protocol on a reference (bicubic; real targets)
 
@@ -25,14 +25,25 @@ from gan_cli.errors import UserError
 from gan_cli.eval import metrics as M
 from gan_cli.eval.features import build_extractor, extract
 from gan_cli.inference.translation import Translator, heldout_pairs, upscaled_input
-from gan_cli.tasks import PAIRED, SUPER_RESOLUTION, UNPAIRED, task_of
 
 TRANSLATION_METRICS = ("psnr", "ssim", "l1", "fid", "kid", "label_accuracy")
 VALUES = {"psnr": ("psnr",), "ssim": ("ssim",), "l1": ("l1",), "fid": ("fid",), "kid": ("kid", "kid_std"),
           "label_accuracy": ("label_accuracy",)}
-ALLOWED = {PAIRED: TRANSLATION_METRICS, SUPER_RESOLUTION: ("psnr", "ssim", "l1", "fid", "kid"),
-           UNPAIRED: ("fid", "kid", "label_accuracy")}
-BEST = {PAIRED: "l1", SUPER_RESOLUTION: "psnr", UNPAIRED: "fid"}
+
+
+@dataclass(frozen=True)
+class MetricSet:
+    """What a translation task can be judged on, and how (each task module holds its own)."""
+
+    kind: str                       # the task, in the protocol: "paired translation"
+    allowed: tuple[str, ...]        # the metrics that can be computed
+    default: tuple[str, ...]        # metrics=auto
+    on_digits: tuple[str, ...]      # added to the default on the offline digit data
+    best: str                       # eval.best_metric=auto when fid is not computed
+    pixel_metrics: bool = True      # psnr/ssim/l1 against each input's own target
+    luma: bool = False              # psnr/ssim on the luma (Y) channel, `scale` border pixels shaved
+    whole_images: bool = False      # held-out images one at a time (their sizes differ)
+    reference: str = "targets"      # the reference row: "bicubic" upscaling, or the real "targets"
 
 
 @dataclass(frozen=True)
@@ -50,28 +61,27 @@ def _digits_task(data_cfg) -> bool:
     return str(data_cfg.name).startswith("digits")
 
 
-def resolve_settings(cfg) -> Settings:
-    task, eval_cfg = task_of(cfg.model), cfg.get("eval") or {}
+def resolve_settings(cfg, metric_set: MetricSet) -> Settings:
+    eval_cfg = cfg.get("eval") or {}
     extractor = eval_cfg.get("feature_extractor") or "auto"
     if extractor == "auto":
         extractor = "digits_classifier" if _digits_task(cfg.data) else "inception"
     metrics = eval_cfg.get("metrics") or "auto"
     if metrics == "auto":
-        metrics = {PAIRED: ("psnr", "ssim", "l1") + (("fid", "label_accuracy") if _digits_task(cfg.data) else ()),
-                   SUPER_RESOLUTION: ("psnr", "ssim"),
-                   UNPAIRED: ("fid", "kid") + (("label_accuracy",) if _digits_task(cfg.data) else ())}[task]
+        metrics = metric_set.default + (metric_set.on_digits if _digits_task(cfg.data) else ())
     metrics = tuple(str(m) for m in ([metrics] if isinstance(metrics, str) else metrics))
-    unknown = [m for m in metrics if m not in ALLOWED[task]]
+    unknown = [m for m in metrics if m not in metric_set.allowed]
     if unknown or not metrics:
         raise UserError(f"metrics={list(metrics)}: {', '.join(unknown) or 'an empty list'} cannot be computed for "
-                        f"model={cfg.model.name} ({task} translation); choose from {', '.join(ALLOWED[task])} (or auto).")
+                        f"model={cfg.model.name} ({metric_set.kind}); choose from {', '.join(metric_set.allowed)} "
+                        f"(or auto).")
     if "label_accuracy" in metrics and extractor != "digits_classifier":
         raise UserError("metrics=label_accuracy needs the digits classifier: it is available on the offline digit "
                         "tasks (data=digits_edges, data=digits_printed); drop label_accuracy for other data.")
     values = [v for m in metrics for v in VALUES[m]]
     best = eval_cfg.get("best_metric") or "auto"
     if best == "auto":
-        best = "fid" if "fid" in values else BEST[task] if BEST[task] in values else values[0]
+        best = "fid" if "fid" in values else metric_set.best if metric_set.best in values else values[0]
     if best not in values:
         raise UserError(f"eval.best_metric={best!r} is not among the values these metrics give ({', '.join(values)}); "
                         f"pick one of them or auto.")
@@ -84,12 +94,12 @@ def resolve_settings(cfg) -> Settings:
 class TranslationEvaluator:
     """The configured metrics on the held-out split; build once, call on a Translator as often as needed."""
 
-    def __init__(self, cfg, device="cpu"):
-        self.task = task_of(cfg.model)
-        self.settings = resolve_settings(cfg)
+    def __init__(self, cfg, metric_set: MetricSet, scale: int = 1, device="cpu", pairs=None):
+        self.metric_set = metric_set
+        self.settings = resolve_settings(cfg, metric_set)
         self.cfg = cfg
-        self.pairs = heldout_pairs(cfg.data)
-        self.scale = int(cfg.data.get("scale") or 1) if self.task == SUPER_RESOLUTION else 1
+        self.pairs = pairs if pairs is not None else heldout_pairs(cfg.data)
+        self.scale = scale
         self.labels = getattr(self.pairs, "input_labels", None)
         self.extractor = None
         if self.settings.feature_extractor is not None:
@@ -103,10 +113,10 @@ class TranslationEvaluator:
     def _protocol(self) -> dict:
         count = len(self.pairs)
         protocol = {
-            "protocol": f"{self.task} translation on the held-out split",
+            "protocol": f"{self.metric_set.kind} on the held-out split",
             "dataset": str(self.cfg.data.name), "split": str(self.cfg.data.get("eval_split") or "test"),
             "num_inputs": count, "seed": self.settings.seed,
-            "psnr": ("luma (Y, BT.601) of RGB in [0, 1], " if self.task == SUPER_RESOLUTION else "pixels in [0, 1], ")
+            "psnr": ("luma (Y, BT.601) of RGB in [0, 1], " if self.metric_set.luma else "pixels in [0, 1], ")
                     + (f"{self.scale} border pixels shaved, " if self.scale > 1 else "") + "skimage.metrics, data_range 1",
             "ssim": "skimage.metrics.structural_similarity on the same pixels as psnr (7x7 window, data_range 1)",
             "l1": "mean |output - target| of pixels in [0, 1]",
@@ -126,7 +136,7 @@ class TranslationEvaluator:
     def outputs(self, translator: Translator) -> list[torch.Tensor]:
         """The model's output for every held-out input (one at a time for whole SR images)."""
         inputs = list(self.pairs.inputs())
-        if self.task == SUPER_RESOLUTION:
+        if self.metric_set.whole_images:
             return [translator(lr.unsqueeze(0))[0] for lr in inputs]
         return list(translator(torch.stack(inputs), batch_size=self.settings.batch_size))
 
@@ -136,17 +146,17 @@ class TranslationEvaluator:
     def reference_values(self) -> tuple[str, dict[str, float]]:
         """(name, values) of the reference on the same protocol: bicubic upscaling for super-resolution;
         the held-out targets themselves for the metrics that do not compare with them pairwise."""
-        if self.task == SUPER_RESOLUTION:
+        if self.metric_set.reference == "bicubic":
             bicubic = [upscaled_input(lr.unsqueeze(0), hr.shape[-2:])[0]
                        for lr, hr in zip(self.pairs.inputs(), self.pairs.targets())]
             return "bicubic", self.values(bicubic)
-        if self.task == PAIRED and "label_accuracy" in self.settings.metrics:
+        if self.metric_set.reference == "targets" and "label_accuracy" in self.settings.metrics:
             return "real targets", {"label_accuracy": self._label_accuracy(list(self.pairs.targets()))}
         return "", {}
 
     def values(self, outputs: list[torch.Tensor]) -> dict[str, float]:
         s, values = self.settings, {}
-        if self.task != UNPAIRED and any(m in s.metrics for m in ("psnr", "ssim", "l1")):
+        if self.metric_set.pixel_metrics and any(m in s.metrics for m in ("psnr", "ssim", "l1")):
             values.update(self._pixel_values(outputs))
         if self.extractor is not None:
             features, logits = extract(self.extractor, torch.stack(outputs), s.batch_size)
@@ -185,7 +195,7 @@ class TranslationEvaluator:
     def _pixels(self, image: torch.Tensor) -> np.ndarray:
         """An image in [-1, 1] as the array PSNR/SSIM compare: [0, 1], HxW (luma) or HxWxC, border shaved."""
         pixels = ((image.float().clamp(-1, 1) + 1) / 2).permute(1, 2, 0).numpy().astype(np.float64)
-        if self.task == SUPER_RESOLUTION and pixels.shape[2] == 3:
+        if self.metric_set.luma and pixels.shape[2] == 3:
             pixels = (16.0 + pixels @ np.array([65.481, 128.553, 24.966])) / 255.0
         elif pixels.shape[2] == 1:
             pixels = pixels[:, :, 0]

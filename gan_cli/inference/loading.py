@@ -13,12 +13,17 @@ from gan_cli.runs.config import stored_config
 def load_generator(path, use_ema: bool = True, device="cpu") -> tuple[nn.Module, dict]:
     """The generator stored in a checkpoint (its EMA weights when present and use_ema), in eval mode."""
     checkpoint = load_checkpoint(path)
-    require_keys(checkpoint, ("generator",), path)
     config = stored_config(checkpoint, path)  # only gan-cli's own classes, never arbitrary callables
+    return generator_of(checkpoint, config, path, use_ema, device), checkpoint
+
+
+def generator_of(checkpoint: dict, config, path, use_ema: bool = True, device="cpu") -> nn.Module:
+    """The generator of a checkpoint already read, built from its checked config (`path` for messages)."""
+    require_keys(checkpoint, ("generator",), path)
     generator = build_generator(config.model, "generator")
     use_ema = use_ema and checkpoint.get("ema") is not None
     load_weights(generator, checkpoint["ema" if use_ema else "generator"], "ema" if use_ema else "generator", path)
-    return generator.to(device).eval().requires_grad_(False), checkpoint
+    return generator.to(device).eval().requires_grad_(False)
 
 
 def build_generator(model_cfg, key: str = "generator") -> nn.Module:

@@ -20,7 +20,6 @@ from gan_cli.inference.translation import (
     preview_indices,
 )
 from gan_cli.runs.paths import RunPaths
-from gan_cli.tasks import SUPER_RESOLUTION
 
 
 def input_files(value) -> list[Path]:
@@ -55,13 +54,12 @@ def _check_direction(translator: Translator, direction: str) -> str:
     return direction
 
 
-def translate_to_files(ckpt, input, out=None, direction="AtoB", device="cpu", ema=True) -> list[Path]:
+def translate_to_files(translator: Translator, config, ckpt, input, out=None, direction="AtoB") -> list[Path]:
     """Translate every image `input` names; write <out>/<name>.png (out: a folder, or a .png for one image)."""
-    translator, checkpoint, config = Translator.from_checkpoint(ckpt, device, ema)
     direction = _check_direction(translator, direction)
     files = input_files(input)
     channels = int(config.data.input_channels if direction == "AtoB" else config.data.channels)
-    resolution = None if translator.task == SUPER_RESOLUTION else int(config.data.resolution)
+    resolution = int(config.data.resolution) if translator.task.resizes_inputs else None
     out = Path(out) if out else RunPaths.of_checkpoint(ckpt).samples / f"translated_{direction}"
     single = len(files) == 1 and out.suffix.lower() in (".png", ".jpg", ".jpeg")
     notes = Notes(lambda message: print(message, file=sys.stderr))  # gan-sample's log is off: say them
@@ -73,9 +71,8 @@ def translate_to_files(ckpt, input, out=None, direction="AtoB", device="cpu", em
     return written
 
 
-def heldout_grid_to_file(ckpt, n=8, seed=0, out=None, direction="AtoB", device="cpu", ema=True) -> Path:
+def heldout_grid_to_file(translator: Translator, config, ckpt, n=8, seed=0, out=None, direction="AtoB") -> Path:
     """n held-out examples (chosen by seed) as rows of input | output | target in one PNG."""
-    translator, checkpoint, config = Translator.from_checkpoint(ckpt, device, ema)
     direction = _check_direction(translator, direction)
     pairs = heldout_pairs(config.data)
     rows = comparison(translator, pairs, preview_indices(len(pairs), n, seed), direction, config.data.get("crop"))

@@ -1,11 +1,12 @@
 """Using a trained image-to-image model (pix2pix, CycleGAN, SRGAN): its generators by direction,
 translating images in batches, the held-out split it is shown and judged on, and comparison rows.
 
-    translator = Translator.from_checkpoint(path)     # or Translator.from_state(state, cfg) while training
+    translator = Translator.load(task, path, checkpoint, config)   # or Translator.from_state(task, state, cfg)
     outputs = translator(inputs, "AtoB")             # (N, C, H, W) in [-1, 1] -> outputs on the CPU
     rows = comparison(translator, heldout_pairs(cfg.data), indices)   # input | output | target per example
 
-A CycleGAN checkpoint has both directions (generator = A->B, generator_ba = B->A); the others AtoB.
+The task (gan_cli/tasks) says which checkpoint key holds each direction's generator (CycleGAN has
+AtoB and BtoA; the others AtoB) and what its comparison rows show.
 """
 
 from __future__ import annotations
@@ -20,45 +21,36 @@ from omegaconf import OmegaConf, open_dict
 from gan_cli.data import build_dataset
 from gan_cli.errors import UserError
 from gan_cli.inference.loading import build_generator
-from gan_cli.runs.checkpoints import load_checkpoint, load_weights, require_keys
-from gan_cli.runs.config import stored_config
-from gan_cli.tasks import SUPER_RESOLUTION, UNPAIRED, task_of
+from gan_cli.runs.checkpoints import load_weights, require_keys
 
 DIRECTIONS = ("AtoB", "BtoA")
-# Checkpoint key of each direction's generator.
-DIRECTION_KEYS = {"AtoB": "generator", "BtoA": "generator_ba"}
 
 
 @dataclass
 class Translator:
-    task: str                          # paired | unpaired | super_resolution
+    task: object                       # the translation task (gan_cli/tasks): directions, comparison columns
     networks: dict[str, nn.Module]     # direction -> generator
-    scale: int = 1                     # super-resolution factor (1: same size)
+    scale: int = 1                     # output size / input size (super-resolution: its factor)
     name: str = ""                     # the model's name, for messages
 
     @classmethod
-    def from_state(cls, state, cfg) -> Translator:
-        """The generators of a training state (the EMA for A->B when there is one)."""
-        networks = {"AtoB": state.sampler}
-        if "generator_ba" in state.networks:
-            networks["BtoA"] = state.networks["generator_ba"]
-        return cls(task_of(cfg.model), networks, _scale(cfg), str(cfg.model.name))
+    def from_state(cls, task, state, cfg) -> Translator:
+        """The generators of a training state (the EMA for the main generator when there is one)."""
+        networks = {direction: state.sampler if key == "generator" else state.networks[key]
+                    for direction, key in task.directions.items() if key in state.networks}
+        return cls(task, networks, task.scale(cfg), str(cfg.model.name))
 
     @classmethod
-    def from_checkpoint(cls, path, device="cpu", use_ema: bool = True) -> tuple[Translator, dict, object]:
-        """(translator in eval mode, the checkpoint, its stored config)."""
-        checkpoint = load_checkpoint(path)
-        config = stored_config(checkpoint, path)
-        task = task_of(config.model)
-        keys = {"AtoB": "generator"} | ({"BtoA": "generator_ba"} if task == UNPAIRED else {})
-        require_keys(checkpoint, list(keys.values()), path)
+    def load(cls, task, path, checkpoint: dict, config, device="cpu", use_ema: bool = True) -> Translator:
+        """The translator of a checkpoint read once (its checked config beside it), in eval mode."""
+        require_keys(checkpoint, list(task.directions.values()), path)
         networks = {}
-        for direction, key in keys.items():
+        for direction, key in task.directions.items():
             network = build_generator(config.model, key)
             stored = "ema" if key == "generator" and use_ema and checkpoint.get("ema") is not None else key
             load_weights(network, checkpoint[stored], stored, path)
             networks[direction] = network.to(device).eval().requires_grad_(False)
-        return cls(task, networks, _scale(config), str(config.model.name)), checkpoint, config
+        return cls(task, networks, task.scale(config), str(config.model.name))
 
     def network(self, direction: str) -> nn.Module:
         if direction not in self.networks:
@@ -77,16 +69,6 @@ class Translator:
             return torch.cat([network(chunk.to(device)).float().cpu() for chunk in images.split(batch_size)])
         finally:
             network.train(was_training)
-
-
-def checkpoint_task(path) -> tuple[str, str]:
-    """(task, model name) of a checkpoint, from its stored config."""
-    config = stored_config(load_checkpoint(path), path)
-    return task_of(config.model), str(config.model.name)
-
-
-def _scale(config) -> int:
-    return int(config.data.get("scale") or 1) if task_of(config.model) == SUPER_RESOLUTION else 1
 
 
 def heldout_pairs(data_cfg):
@@ -117,25 +99,18 @@ def as_rgb(images: torch.Tensor, channels: int) -> torch.Tensor:
     return images.expand(-1, channels, -1, -1) if images.shape[1] == 1 and channels == 3 else images
 
 
+def paired_columns(translator: Translator, examples, direction: str = "AtoB", crop: int | None = None):
+    """input | output | target of (input, target) examples (the paired tasks' comparison)."""
+    inputs, targets = torch.stack([p[0] for p in examples]), torch.stack([p[1] for p in examples])
+    return [inputs, translator(inputs, direction), targets]
+
+
 def comparison(translator: Translator, pairs, indices, direction: str = "AtoB", crop: int | None = None) -> torch.Tensor:
-    """(3 N, C, H, W) rows of input | output | third per example:
-    paired: the target; unpaired: the translation back (the cycle); super-resolution: bicubic | output | original."""
+    """(3 N, C, H, W) rows of three columns per held-out example, as the translator's task draws them
+    (paired: input | output | target; unpaired: input | translation | cycle back; super-resolution:
+    bicubic | output | original)."""
     examples = [pairs[int(i)] for i in indices]
-    if translator.task == UNPAIRED:
-        side = [pair[0] if direction == "AtoB" else pair[1] for pair in examples]
-        inputs = torch.stack(side)
-        outputs = translator(inputs, direction)
-        back = translator(outputs, "BtoA" if direction == "AtoB" else "AtoB")
-        columns = [inputs, outputs, back]
-    elif translator.task == SUPER_RESOLUTION:
-        cut = [centre_crop_pair(lr, hr, crop or hr.shape[-1], translator.scale) for lr, hr in examples]
-        size = min(min(hr.shape[-2:]) for _, hr in cut)
-        cut = [(lr[..., : size // translator.scale, : size // translator.scale], hr[..., :size, :size]) for lr, hr in cut]
-        lr, hr = torch.stack([c[0] for c in cut]), torch.stack([c[1] for c in cut])
-        columns = [upscaled_input(lr, hr.shape[-2:]), translator(lr), hr]
-    else:
-        inputs, targets = torch.stack([p[0] for p in examples]), torch.stack([p[1] for p in examples])
-        columns = [inputs, translator(inputs), targets]
+    columns = translator.task.comparison_columns(translator, examples, direction, crop)
     channels = max(c.shape[1] for c in columns)
     columns = [as_rgb(c.float().cpu(), channels) for c in columns]
     return torch.stack(columns, dim=1).flatten(0, 1)

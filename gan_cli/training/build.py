@@ -8,7 +8,7 @@ from gan_cli.data import build_batches
 from gan_cli.errors import UserError
 from gan_cli.inference.latents import LatentLayout
 from gan_cli.registry import build
-from gan_cli.tasks import is_translation
+from gan_cli.tasks import Task, config_task
 from gan_cli.training.ema import EmaSchedule, make_ema
 from gan_cli.training.execution import Execution
 from gan_cli.training.latents import LatentSampler
@@ -16,30 +16,26 @@ from gan_cli.training.objectives import Objective
 from gan_cli.training.state import TrainingState
 from gan_cli.training.stats import RunningStats
 
-# The networks a model config may define, by checkpoint key. CycleGAN has all four (generator =
-# A->B, generator_ba = B->A, discriminator judges B, discriminator_a judges A); the others two.
-NETWORK_KEYS = ("generator", "generator_ba", "discriminator", "discriminator_a")
 
 
-def build_state(cfg, execution: Execution) -> TrainingState:
+def build_state(cfg, execution: Execution, task: Task | None = None) -> TrainingState:
     """The networks, optimizers, scalers, EMA, latent stream and batch source that `cfg` describes.
 
-    One optimizer per side: g_optimizer over every generator's parameters, d_optimizer over every
-    discriminator's (CycleGAN's two generators share one Adam, as in the paper)."""
+    The task names the networks its models may define (by checkpoint key); one optimizer per side:
+    g_optimizer over every generator's parameters, d_optimizer over every discriminator's (CycleGAN's
+    two generators share one Adam, as in the paper)."""
+    task = task or config_task(cfg)
     rank, world_size = distributed.rank(), distributed.world_size()
     batches = build_batches(cfg.data, device=execution.device, seed=cfg.trainer.seed, rank=rank,
                             world_size=world_size)
-    networks = {key: execution.place(build(cfg.model[key], f"model.{key}")) for key in NETWORK_KEYS
+    networks = {key: execution.place(build(cfg.model[key], f"model.{key}")) for key in task.networks
                 if cfg.model.get(key) is not None}
     side = {prefix: [p for key, net in networks.items() if key.startswith(prefix) for p in net.parameters()]
             for prefix in ("generator", "discriminator")}
-    if cfg.model.ema_decay and "generator_ba" in networks:
-        raise UserError(f"model.ema_decay={cfg.model.ema_decay} is not available for model={cfg.model.name}, "
-                        f"whose two generators translate both ways; set model.ema_decay=null.")
     generator = networks["generator"]
     schedule = ema_schedule(cfg, world_size)
     latents = None
-    if not is_translation(cfg):
+    if task.latent_space:
         latents = LatentSampler(LatentLayout.from_config(cfg), cfg.trainer.seed, execution.device, rank, world_size)
     return TrainingState(
         networks=networks,

@@ -7,20 +7,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
 from omegaconf import OmegaConf
 
 from gan_cli import distributed
-from gan_cli.data import real_samples
-from gan_cli.inference.translation import (
-    Translator,
-    comparison,
-    heldout_pairs,
-    preview_indices,
-)
 from gan_cli.numbers import diverged_weight_bound
 from gan_cli.runs.checkpoints import FORMAT, CheckpointWriter
-from gan_cli.tasks import is_translation
+from gan_cli.tasks import Task, config_task
 from gan_cli.training.loop import FiniteGuard, Hook
 from gan_cli.training.run_log import RunLog
 from gan_cli.training.state import TrainingState
@@ -31,8 +23,6 @@ PROGRESS_VALUES = (("loss/d", "d_loss"), ("loss/g", "g_loss"), ("D/real", "D(x)"
                    ("loss/gradient_penalty", "gp"), ("wasserstein_estimate", "W"), ("loss/l1", "l1"),
                    ("loss/cycle_a", "cycle_a"), ("loss/cycle_b", "cycle_b"), ("loss/pixel", "pixel"),
                    ("loss/content", "content"))
-# Held-out examples in an image-to-image model's comparison grid.
-PREVIEW_EXAMPLES = 8
 
 
 class LogHook:
@@ -66,49 +56,6 @@ def progress_line(step: int, total: int, values: dict[str, float], elapsed: floa
         remaining = elapsed / done * (total - step)
         parts.append(f"eta {int(remaining // 60)}m{int(remaining % 60):02d}s")
     return " | ".join(parts)
-
-
-class SampleHook:
-    """The fixed latents through the sampling generator (EMA if any): a grid, or 2-D points over real data."""
-
-    def __init__(self, state: TrainingState, run_log: RunLog, cfg, device):
-        self.state, self.run_log = state, run_log
-        z, labels, _ = state.latents.layout.grid(cfg.trainer.num_fixed_samples, cfg.trainer.seed)
-        self.fixed_noise = z.to(device)
-        self.fixed_labels = labels.to(device) if labels is not None else None
-        self.rows = int(labels.max()) + 1 if labels is not None else None  # a row per class
-        self.real_preview = real_samples(cfg.data, 1000, seed=cfg.trainer.seed) if len(cfg.data.shape) == 1 else None
-
-    def __call__(self, step: int) -> None:
-        if not distributed.is_main():
-            return
-        sampler = self.state.sampler
-        was_training = sampler.training
-        sampler.eval()
-        with torch.no_grad():
-            fake = sampler(self.fixed_noise, self.fixed_labels)
-        sampler.train(was_training)
-        self.run_log.samples(fake, step, self.real_preview, rows=self.rows)
-
-
-class ComparisonHook:
-    """Held-out examples through the image-to-image generator(s): rows of input | output | target
-    (super-resolution: bicubic | output | original; CycleGAN: input | translation | cycle, both ways)."""
-
-    def __init__(self, state: TrainingState, run_log: RunLog, cfg):
-        self.run_log = run_log
-        self.translator = Translator.from_state(state, cfg)
-        self.pairs = heldout_pairs(cfg.data) if distributed.is_main() else None
-        count = min(cfg.trainer.num_fixed_samples, PREVIEW_EXAMPLES)
-        self.indices = preview_indices(len(self.pairs), count, cfg.trainer.seed) if self.pairs is not None else []
-        self.crop = cfg.data.get("crop")
-
-    def __call__(self, step: int) -> None:
-        if not distributed.is_main():
-            return
-        for direction in self.translator.networks:
-            rows = comparison(self.translator, self.pairs, self.indices, direction, self.crop)
-            self.run_log.comparison(rows, step, direction)
 
 
 class CheckpointHook:
@@ -145,12 +92,14 @@ class CheckpointHook:
 class EvalHook:
     """Sample-quality metrics (eval.every); checkpoints/best.pt when the best metric improves."""
 
-    def __init__(self, tracker, state: TrainingState, run_log: RunLog, checkpoints: CheckpointHook | None, cfg):
+    def __init__(self, tracker, state: TrainingState, run_log: RunLog, checkpoints: CheckpointHook | None, cfg,
+                 task: Task):
         self.tracker, self.state, self.run_log, self.checkpoints = tracker, state, run_log, checkpoints
-        self.translator = Translator.from_state(state, cfg) if is_translation(cfg) else None
+        self.cfg, self.task = cfg, task
 
     def __call__(self, step: int) -> None:
-        improved = self.tracker.evaluate(step, self.translator or self.state.sampler)
+        # The sampling generator is the EMA's (refreshed each step): ask the task for it at each evaluation.
+        improved = self.tracker.evaluate(step, self.task.evaluated(self.state, self.cfg))
         if distributed.is_main():
             values = self.tracker.latest
             self.run_log.scalars({f"eval/{name}": value for name, value in values.items()}, step)
@@ -169,16 +118,18 @@ class RunHooks:
 
 
 def run_hooks(cfg, state: TrainingState, images_per_step: int, stats: RunningStats, run_log: RunLog,
-              run_dir: Path, tracker, device) -> RunHooks:
-    """The hooks of a gan-train run, with the intervals of cfg.trainer (and cfg.eval.every)."""
+              run_dir: Path, tracker, device, task: Task | None = None) -> RunHooks:
+    """The hooks of a gan-train run, with the intervals of cfg.trainer (and cfg.eval.every); the
+    task draws the preview (sample grids, comparison rows) and names what its evaluator judges."""
+    task = task or config_task(cfg)
     trainer = cfg.trainer
     log = LogHook(state, stats, run_log, images_per_step, trainer.steps)
-    preview = ComparisonHook(state, run_log, cfg) if is_translation(cfg) else SampleHook(state, run_log, cfg, device)
+    preview = task.preview(state, run_log, cfg, device)
     hooks = [Hook(trainer.log_every, log, needs_finite=True), Hook(trainer.sample_every, preview)]
     checkpoints = CheckpointHook(state, cfg, run_dir) if trainer.save_checkpoints else None
     if tracker is not None:
         # An evaluation may write best.pt: it needs sane weights, as a checkpoint does.
-        evaluate = EvalHook(tracker, state, run_log, checkpoints, cfg)
+        evaluate = EvalHook(tracker, state, run_log, checkpoints, cfg, task)
         hooks.append(Hook(cfg.eval.every, evaluate, needs_finite_weights=True))
     if checkpoints is not None:
         hooks.append(Hook(trainer.checkpoint_every, checkpoints, on_stop=True, needs_finite_weights=True))

@@ -32,22 +32,26 @@ def train(cfg: DictConfig, run_dir: str | Path | None = None) -> dict[str, float
     Returns the last logged values, the last evaluation (eval/<name>) and the steps done.
     """
     run_dir = Path(run_dir or HydraConfig.get().runtime.output_dir)
-    check_run_config(cfg)
+    task = check_run_config(cfg)
     device = resolve_device(cfg.trainer.device)
     torch.manual_seed(cfg.trainer.seed + distributed.rank())
     execution = Execution.from_config(cfg.trainer, device, cfg.data.shape)
-    state = build_state(cfg, execution)
+    state = build_state(cfg, execution, task)
     stats = RunningStats()
     objective = build_objective(cfg, state, execution, stats)
     schedule = LearningRateSchedule(lr_factor(cfg.optim, cfg.trainer.steps), state.optimizers.values())
-    tracker = EvalTracker(cfg, device, run_dir, enabled=distributed.is_main()) if cfg.eval.every > 0 else None
+    tracker = None
+    if cfg.eval.every > 0:
+        # Building the evaluator loads the extractor and the real statistics: errors surface before step 1.
+        evaluator = task.evaluator(cfg, device) if distributed.is_main() else None
+        tracker = EvalTracker(evaluator, device, run_dir)
     if tracker is not None:
         state.extras["eval"] = tracker
     if cfg.resume:
         state.load_state_dict(load_checkpoint(cfg.resume), source=cfg.resume)
 
     run_log = RunLog(run_dir, enabled=distributed.is_main())
-    hooks = run_hooks(cfg, state, objective.images_per_step, stats, run_log, run_dir, tracker, device)
+    hooks = run_hooks(cfg, state, objective.images_per_step, stats, run_log, run_dir, tracker, device, task)
     run_log.info(
         f"Training {cfg.model.name} on {cfg.data.name} {list(cfg.data.shape)} with {objective.description} on {device}"
         f" ({distributed.world_size()} process(es), precision {execution.precision}), steps {state.step} -> "

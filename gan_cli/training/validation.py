@@ -10,7 +10,7 @@ from omegaconf import OmegaConf
 from gan_cli.errors import UserError
 from gan_cli.numbers import RANGES, check_number_range
 from gan_cli.options import check_known_keys, check_missing_values, check_options
-from gan_cli.tasks import GENERATION, check_task
+from gan_cli.tasks import Task, check_task
 from gan_cli.training.options import GROUP_NODES, MISSING_EXAMPLES, TRAIN_OPTIONS
 
 # trainer.precision=bf16/fp16 is autocast: weights, optimizer state and losses stay float32, and a
@@ -28,7 +28,7 @@ def check_command_config(cfg) -> None:
     check_options(cfg, TRAIN_OPTIONS)
 
 
-def check_run_config(cfg) -> None:
+def check_run_config(cfg) -> Task:
     """Every value a run reads that can be wrong on its own, named before any work is done."""
     check_missing_values(cfg, "gan-train", MISSING_EXAMPLES)  # first: nothing may resolve a ???
     check_options(cfg, TRAIN_OPTIONS)  # trainer.*, eval.*, regularizers.*, augment.*, resume, objective
@@ -38,17 +38,12 @@ def check_run_config(cfg) -> None:
     for resolve in (False, True):
         check_config_numbers(OmegaConf.to_container(cfg, resolve=resolve, throw_on_missing=False))
     check_learning_rates(cfg)
-    if task == GENERATION:
-        _positive_int(cfg.model.latent_dim, "model.latent_dim")
     decay = cfg.model.ema_decay
     if decay is not None and (isinstance(decay, bool) or not isinstance(decay, (int, float)) or not 0 <= decay < 1):
         raise UserError(f"model.ema_decay={decay!r} must be a number in [0, 1) (e.g. 0.999: the EMA generator "
                         f"keeps 99.9% of itself at each step), or null for no EMA.")
-
-
-def _positive_int(value, key: str) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise UserError(f"{key}={value!r} must be a positive whole number.")
+    task.check_config(cfg)  # the task's own keys (model.latent_dim; CycleGAN has no EMA)
+    return task
 
 
 def check_weight(value, key: str) -> float:

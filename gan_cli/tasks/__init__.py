@@ -1,0 +1,68 @@
+"""What a model makes from what: the tasks gan-cli trains, each an object that owns what differs.
+
+    generation        noise (and a class) -> image      model=gan ... sagan; data=digits, mnist, celeba, ...
+    paired            image -> its paired image         model=pix2pix;  data=digits_edges, paired
+    unpaired          domain A <-> domain B, no pairs   model=cyclegan; data=digits_printed, unpaired
+    super_resolution  low-resolution -> high-resolution model=srgan;    data=photos, sr
+
+    task = check_task(cfg)            # the run's Task, once model and data agree on it
+    loaded = load_for_task(path)      # a checkpoint read once, with its config and its Task
+
+`model.task` and `data.task` name it (a config without the key is a generation config). Shared code
+asks the Task (task.networks, task.latent_space, task.preview(...), task.evaluator(...),
+task.sample(...)), never its name. Adding a task is a module here with a Task subclass, its entry in
+TASKS, and its configs (gan_cli/tasks/base.py says what a task answers).
+"""
+
+from __future__ import annotations
+
+from gan_cli.errors import UserError
+from gan_cli.tasks.base import Loaded, Task
+from gan_cli.tasks.generation import GenerationTask
+from gan_cli.tasks.paired import PairedTask
+from gan_cli.tasks.super_resolution import SuperResolutionTask
+from gan_cli.tasks.unpaired import UnpairedTask
+
+TASKS: dict[str, Task] = {task.name: task for task in (GenerationTask(), PairedTask(), UnpairedTask(),
+                                                        SuperResolutionTask())}
+DEFAULT = GenerationTask.name
+
+
+def task_of(node) -> str:
+    """The task named by a model or data config node (generation when the key is absent)."""
+    task = node.get("task") if node is not None else None
+    return str(task) if task else DEFAULT
+
+
+def task_named(name: str, where: str = "model.task") -> Task:
+    if name not in TASKS:
+        raise UserError(f"{where}={name!r} is not a task gan-cli trains; the tasks are {', '.join(TASKS)}.")
+    return TASKS[name]
+
+
+def check_task(cfg) -> Task:
+    """The run's task, once model and data agree on it."""
+    model_task = task_named(task_of(cfg.model), "model.task")
+    data_task = task_named(task_of(cfg.data), "data.task")
+    if model_task is not data_task:
+        raise UserError(
+            f"model={cfg.model.name} learns {model_task.name} ({model_task.summary}), but data={cfg.data.name} is "
+            f"{data_task.name} data ({data_task.summary}): use data={model_task.data.split(', ')[0]} (or one of "
+            f"{model_task.data}) with this model, or a {data_task.name} model ({data_task.models}) with this data."
+        )
+    return model_task
+
+
+def config_task(cfg) -> Task:
+    """The task of a config already checked (a checkpoint's stored config, a run under way)."""
+    return task_named(task_of(cfg.model))
+
+
+def load_for_task(path) -> Loaded:
+    """A checkpoint read once (allow-listed loader), its checked stored config and its task."""
+    from gan_cli.runs.checkpoints import load_checkpoint
+    from gan_cli.runs.config import stored_config
+
+    checkpoint = load_checkpoint(path)
+    config = stored_config(checkpoint, path)
+    return Loaded(path, checkpoint, config, config_task(config))

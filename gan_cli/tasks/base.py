@@ -1,0 +1,73 @@
+"""What every task answers: the networks and data it needs, its preview, its evaluator, and what
+gan-sample, gan-interp and gan-eval do with its checkpoints.
+
+Shared code holds a Task and asks it; it never compares a task's name. A task's module imports the
+layers below it (eval, inference, runs, data) inside its methods, so that choosing a task costs no
+torch import (the commands answer --help at once).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gan_cli.errors import UserError
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A checkpoint read once: its path, its contents, its checked config and its task."""
+
+    path: object
+    checkpoint: dict
+    config: object
+    task: Task
+
+    @property
+    def model_name(self) -> str:
+        return str(self.config.model.name)
+
+
+class Task:
+    """One kind of model: what it makes from what. Subclasses set the facts and implement the methods."""
+
+    name: str = ""
+    summary: str = ""              # "noise -> image"
+    models: str = ""               # the presets that learn it, for messages and help
+    data: str = ""                 # the data configs that hold it (the first is the offline default)
+    # Checkpoint keys of the networks its models may define (each a model.<key> config node).
+    networks: tuple[str, ...] = ("generator", "discriminator")
+    latent_space: bool = False     # whether its generator draws from noise (latent stream, walks)
+
+    def __repr__(self) -> str:
+        return f"<task {self.name}>"
+
+    # --- a run -----------------------------------------------------------------------------------
+    def check_config(self, cfg) -> None:
+        """The task's own checks of a run's config (before anything is built)."""
+
+    def preview(self, state, run_log, cfg, device):
+        """A callable(step) that writes the training preview (grids, comparison rows)."""
+        raise NotImplementedError
+
+    def evaluator(self, cfg, device):
+        """The evaluator of the task's metrics (called on what `evaluated` gives)."""
+        raise NotImplementedError
+
+    def evaluated(self, state, cfg):
+        """What the evaluator judges during training: the sampling generator, or a translator."""
+        raise NotImplementedError
+
+    # --- a checkpoint ----------------------------------------------------------------------------
+    def evaluate_checkpoint(self, loaded: Loaded, options, device) -> tuple[dict, object]:
+        """gan-eval: (the report, the JSON file it was written to)."""
+        raise NotImplementedError
+
+    def sample(self, loaded: Loaded, cfg, out, device) -> str:
+        """gan-sample: write what the command's options ask; the line that says what was written."""
+        raise NotImplementedError
+
+    def require_latent_space(self, loaded: Loaded) -> None:
+        """gan-interp: refuse a checkpoint whose generator has no latent space to walk."""
+        if not self.latent_space:
+            raise UserError(f"ckpt={loaded.path} holds model={loaded.model_name}, a {self.name} model ({self.summary}) "
+                            f"without a latent space, so there is nothing to interpolate.")

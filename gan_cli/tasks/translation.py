@@ -1,0 +1,107 @@
+"""What the image-to-image tasks share: a translator by direction instead of a latent space.
+
+Its preview is rows of held-out examples through the generator(s); its evaluator compares the
+outputs on the held-out split with the metric set of the task (gan_cli/eval/translation.py);
+gan-sample translates input= files or shows held-out rows; gan-interp has nothing to walk.
+"""
+
+from __future__ import annotations
+
+from gan_cli.tasks.base import Loaded, Task
+
+# Held-out examples in an image-to-image model's comparison grid.
+PREVIEW_EXAMPLES = 8
+
+
+class ComparisonPreview:
+    """Held-out examples through the image-to-image generator(s): rows of three columns per example,
+    as the task draws them, for every direction the model translates."""
+
+    def __init__(self, translator, run_log, cfg, pairs=None):
+        from gan_cli import distributed
+        from gan_cli.inference.translation import heldout_pairs, preview_indices
+
+        self.translator, self.run_log = translator, run_log
+        self.pairs = (pairs if pairs is not None else heldout_pairs(cfg.data)) if distributed.is_main() else None
+        count = min(cfg.trainer.num_fixed_samples, PREVIEW_EXAMPLES)
+        self.indices = preview_indices(len(self.pairs), count, cfg.trainer.seed) if self.pairs is not None else []
+        self.crop = cfg.data.get("crop")
+
+    def __call__(self, step: int) -> None:
+        from gan_cli import distributed
+        from gan_cli.inference.translation import comparison
+
+        if not distributed.is_main():
+            return
+        for direction in self.translator.networks:
+            rows = comparison(self.translator, self.pairs, self.indices, direction, self.crop)
+            self.run_log.comparison(rows, step, direction)
+
+
+class TranslationTask(Task):
+    """An image-to-image task. Subclasses set `directions`, `metric_set` and the comparison columns."""
+
+    # Checkpoint key of each direction's generator.
+    directions: dict[str, str] = {"AtoB": "generator"}
+    resizes_inputs = True           # gan-sample input=: files resized to data.resolution (not for SR)
+    input_help = "input | output | target"
+
+    @property
+    def metric_set(self):
+        raise NotImplementedError
+
+    def scale(self, cfg) -> int:
+        """Output size over input size."""
+        return 1
+
+    def comparison_columns(self, translator, examples, direction: str, crop):
+        from gan_cli.inference.translation import paired_columns
+
+        return paired_columns(translator, examples, direction, crop)
+
+    def translator(self, state, cfg):
+        from gan_cli.inference.translation import Translator
+
+        return Translator.from_state(self, state, cfg)
+
+    def load_translator(self, loaded: Loaded, device="cpu", use_ema: bool = True):
+        from gan_cli.inference.translation import Translator
+
+        return Translator.load(self, loaded.path, loaded.checkpoint, loaded.config, device, use_ema)
+
+    def preview(self, state, run_log, cfg, device):
+        return ComparisonPreview(self.translator(state, cfg), run_log, cfg)
+
+    def evaluator(self, cfg, device):
+        from gan_cli.eval.translation import TranslationEvaluator
+
+        return TranslationEvaluator(cfg, self.metric_set, self.scale(cfg), device)
+
+    def evaluated(self, state, cfg):
+        return self.translator(state, cfg)
+
+    def evaluate_checkpoint(self, loaded: Loaded, options, device):
+        from gan_cli.eval.report import evaluate_translator, evaluation_config
+
+        translator = self.load_translator(loaded, device, bool(options.get("ema", True)))
+        cfg = evaluation_config(loaded.checkpoint, options, loaded.path)
+        return evaluate_translator(loaded, translator, self.evaluator(cfg, device), options)
+
+    def sample(self, loaded: Loaded, cfg, out, device) -> str:
+        from gan_cli.inference.translate_files import heldout_grid_to_file, translate_to_files
+
+        translator = self.load_translator(loaded, device, cfg.ema)
+        if cfg.input is None:
+            path = heldout_grid_to_file(translator, loaded.config, loaded.path, cfg.n or PREVIEW_EXAMPLES, cfg.seed,
+                                        out, cfg.direction)
+            return f"wrote {path} (held-out examples: {self.input_help} per row)"
+        paths = translate_to_files(translator, loaded.config, loaded.path, cfg.input, out, cfg.direction)
+        more = f" and {len(paths) - 1} more in {paths[1].parent}" if len(paths) > 1 else ""
+        return f"wrote {paths[0]}{more}"
+
+    def require_latent_space(self, loaded: Loaded) -> None:
+        from gan_cli.errors import UserError
+
+        raise UserError(f"ckpt={loaded.path} holds model={loaded.model_name}, an image-to-image model ({self.name}) "
+                        f"without a latent space, so there is nothing to interpolate; translate images with "
+                        f"gan-sample ckpt={loaded.path} input=<image>.")
