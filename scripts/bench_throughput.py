@@ -44,12 +44,15 @@ CASES = {
     "dcgan_32": ["model=dcgan", "data.resolution=32"],
     "dcgan_64": ["model=dcgan", "data.resolution=64"],
     "wgan_gp_32": ["model=wgan_gp", "data.resolution=32"],
+    "stylegan2_16": ["model=stylegan2"],      # the preset: R1 every 16 steps folded into D's update, EMA
+    "cyclegan_16": ["model=cyclegan", "data=digits_printed"],  # the preset: two G, two D, cycle and identity terms, image pools
 }
 
 
 def compose_cfg(overrides):
     with initialize_config_module(config_module="gan_cli.conf", version_base="1.3"):
-        return compose(config_name="train", overrides=["data=digits", *overrides])
+        default = [] if any(o.startswith("data=") for o in overrides) else ["data=digits"]
+        return compose(config_name="train", overrides=[*default, *overrides])
 
 
 def gan_cli_runner(cfg, device):
@@ -81,6 +84,120 @@ def gan_cli_runner(cfg, device):
 
 def plain_runner(cfg, device):
     """The loop a user would write by hand for the same GAN: run(n) trains n more steps."""
+    if cfg.model.name == "stylegan2":
+        return plain_stylegan2_runner(cfg, device)
+    if cfg.model.name == "cyclegan":
+        return plain_cyclegan_runner(cfg, device)
+    return plain_dcgan_runner(cfg, device)
+
+
+def plain_ema(cfg, generator):
+    """A hand-written EMA of G's weights (when the preset keeps one): update() after each step."""
+    if not cfg.model.ema_decay:
+        return lambda: None
+    ema = [p.detach().clone() for p in generator.parameters()]
+
+    def update():
+        with torch.no_grad():
+            torch._foreach_lerp_(ema, [p.detach() for p in generator.parameters()], 1 - cfg.model.ema_decay)
+    return update
+
+
+def plain_stylegan2_runner(cfg, device):
+    """StyleGAN2 by hand: logistic loss, R1 every r1_interval steps in D's update (gamma/2 x interval), EMA."""
+    torch.manual_seed(0)
+    generator = instantiate(cfg.model.generator).to(device)
+    discriminator = instantiate(cfg.model.discriminator).to(device)
+    g_opt = instantiate(cfg.optim.generator)(generator.parameters())
+    d_opt = instantiate(cfg.optim.discriminator)(discriminator.parameters())
+    images = instantiate(cfg.data.dataset)[0].to(device)
+    batch, latent_dim = cfg.data.batch_size, cfg.model.latent_dim
+    gamma, interval = float(cfg.regularizers.r1), int(cfg.regularizers.r1_interval)
+    ema, counter = plain_ema(cfg, generator), [0]
+
+    def step():
+        real = images[torch.randint(len(images), (batch,), device=device)]
+        with torch.no_grad():
+            fake = generator(torch.randn(batch, latent_dim, device=device))
+        d_loss = F.softplus(discriminator(fake)).mean() + F.softplus(-discriminator(real)).mean()
+        if counter[0] % interval == 0:
+            real = real.detach().requires_grad_(True)
+            (grad,) = torch.autograd.grad(discriminator(real).sum(), real, create_graph=True)
+            d_loss = d_loss + grad.square().sum([1, 2, 3]).mean() * (gamma / 2) * interval
+        d_opt.zero_grad(set_to_none=True)
+        d_loss.backward()
+        d_opt.step()
+        discriminator.requires_grad_(False)
+        g_loss = F.softplus(-discriminator(generator(torch.randn(batch, latent_dim, device=device)))).mean()
+        g_opt.zero_grad(set_to_none=True)
+        g_loss.backward()
+        g_opt.step()
+        discriminator.requires_grad_(True)
+        ema()
+        counter[0] += 1
+
+    return lambda n: [step() for _ in range(n)] and None
+
+
+def plain_cyclegan_runner(cfg, device):
+    """CycleGAN by hand: least squares, cycle x 10, identity x 5, D's halved, 50/50 image pools."""
+    torch.manual_seed(0)
+    nets = {key: instantiate(cfg.model[key]).to(device)
+            for key in ("generator", "generator_ba", "discriminator", "discriminator_a")}
+    g_ab, g_ba, d_b, d_a = nets["generator"], nets["generator_ba"], nets["discriminator"], nets["discriminator_a"]
+    g_opt = instantiate(cfg.optim.generator)([*g_ab.parameters(), *g_ba.parameters()])
+    d_opt = instantiate(cfg.optim.discriminator)([*d_b.parameters(), *d_a.parameters()])
+    dataset = instantiate(cfg.data.dataset)
+    items = [dataset[i] for i in range(min(len(dataset), 512))]
+    domain_a = torch.stack([a for a, _ in items]).to(device)
+    domain_b = torch.stack([b for _, b in items]).to(device)
+    batch, cycle, identity = cfg.data.batch_size, float(cfg.model.cycle_weight), float(cfg.model.identity_weight)
+    pools = {"a": [], "b": []}
+
+    def query(name, images):
+        pool, out = pools[name], []
+        for image in images.detach():
+            if len(pool) < int(cfg.model.pool_size):
+                pool.append(image)
+                out.append(image)
+            elif torch.rand(()) < 0.5:
+                index = int(torch.randint(len(pool), ()))
+                out.append(pool[index])
+                pool[index] = image
+            else:
+                out.append(image)
+        return torch.stack(out)
+
+    def step():
+        a = domain_a[torch.randint(len(domain_a), (batch,), device=device)]
+        b = domain_b[torch.randint(len(domain_b), (batch,), device=device)]
+        d_b.requires_grad_(False)
+        d_a.requires_grad_(False)
+        fake_b, fake_a = g_ab(a), g_ba(b)
+        out_b, out_a = d_b(fake_b), d_a(fake_a)
+        g_loss = F.mse_loss(out_b, torch.ones_like(out_b)) + F.mse_loss(out_a, torch.ones_like(out_a))
+        g_loss = g_loss + cycle * ((g_ba(fake_b) - a).abs().mean() + (g_ab(fake_a) - b).abs().mean())
+        if identity:
+            g_loss = g_loss + identity * cycle * ((g_ab(b) - b).abs().mean() + (g_ba(a) - a).abs().mean())
+        g_opt.zero_grad(set_to_none=True)
+        g_loss.backward()
+        g_opt.step()
+        d_b.requires_grad_(True)
+        d_a.requires_grad_(True)
+        d_loss = 0
+        for d, real, fake in ((d_b, b, query("b", fake_b)), (d_a, a, query("a", fake_a))):
+            real_out, fake_out = d(real), d(fake)
+            d_loss = d_loss + 0.5 * (F.mse_loss(real_out, torch.ones_like(real_out))
+                                     + F.mse_loss(fake_out, torch.zeros_like(fake_out)))
+        d_opt.zero_grad(set_to_none=True)
+        d_loss.backward()
+        d_opt.step()
+
+    return lambda n: [step() for _ in range(n)] and None
+
+
+def plain_dcgan_runner(cfg, device):
+    """DCGAN / WGAN-GP by hand: D n_critic times (gradient penalty when configured), then G; EMA."""
     torch.manual_seed(0)
     generator = instantiate(cfg.model.generator).to(device)
     discriminator = instantiate(cfg.model.discriminator).to(device)
@@ -90,6 +207,7 @@ def plain_runner(cfg, device):
     batch, latent_dim, n_critic = cfg.data.batch_size, cfg.model.latent_dim, cfg.trainer.n_critic
     gp_weight = cfg.regularizers.gradient_penalty
     wasserstein = cfg.loss._target_.endswith("WassersteinLoss")
+    ema = plain_ema(cfg, generator)
 
     def step():
         for _ in range(n_critic):
@@ -116,6 +234,7 @@ def plain_runner(cfg, device):
         g_loss.backward()
         g_opt.step()
         discriminator.requires_grad_(True)
+        ema()
 
     def run(n: int) -> None:
         for _ in range(n):

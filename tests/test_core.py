@@ -16,6 +16,7 @@ from gan_cli.runs.checkpoints import FORMAT, load_checkpoint
 from gan_cli.runs.config import upgrade_config
 from gan_cli.runs.metrics import higher_is_better
 from gan_cli.training.build import build_objective, build_state
+from gan_cli.training.loop import update
 from gan_cli.training.execution import Execution
 from gan_cli.training.stats import RunningStats
 
@@ -31,7 +32,7 @@ def _run(state, objective, steps):
     for _ in range(steps):
         for phase in objective.phases():
             for repeat in range(phase.repeats):
-                phase.update(state.step * phase.repeats + repeat)
+                update(state, phase, state.step * phase.repeats + repeat)
         state.step += 1
 
 

@@ -13,6 +13,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from gan_cli.errors import UserError
 from gan_cli.runs.checkpoints import load_checkpoint
 from gan_cli.training.build import build_objective, build_state
+from gan_cli.training.loop import update
 from gan_cli.training.execution import Execution
 from gan_cli.training.objectives.regularizers import R1Penalty
 from gan_cli.training.run import train
@@ -89,7 +90,7 @@ def _one_d_update(cfg):
     position = state.batches.state_dict()
     expected_real, _ = state.batches.next()
     state.batches.load_state_dict(position)
-    d_phase.update(0)
+    update(state, d_phase, 0)
     grads = [p.grad.clone() for p in state.discriminator.parameters() if p.grad is not None]
     return objective.d_train.seen, expected_real, objective.stats.flush(), grads
 

@@ -1,5 +1,10 @@
-"""The one training loop: it runs an objective's phases step after step and calls the hooks that
-are due (log, sample, evaluate, checkpoint). It knows no GAN family.
+"""The one training loop: it runs an objective's phases step after step, owns every update, and
+calls the hooks that are due (log, sample, evaluate, checkpoint). It knows no GAN family.
+
+An update (`update`): zero the side's gradients; for each of `trainer.accumulate` batches, the
+phase's loss, scaled, backward (the other side's networks without parameter gradients; DDP syncs
+the gradients on the last batch only); the scaler's step of the side's optimizer; the phase's
+weight constraints. After a step's phases: the EMA.
 
 Losses stay on the device: the first NaN, infinite or diverged one (beyond gan_cli.numbers'
 DIVERGED_LOSS) is remembered there (no host sync per step) and checked before every log line and
@@ -9,6 +14,7 @@ near) before every checkpoint and evaluation, so no checkpoint holds a diverged 
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass
 from typing import Callable
@@ -19,7 +25,7 @@ from gan_cli import distributed
 from gan_cli.errors import StopRequested, UserError
 from gan_cli.numbers import DIVERGED_LOSS, DIVERGED_VALUE
 from gan_cli.runs.checkpoints import HEALTHY, diverged_parts
-from gan_cli.training.objectives import Objective
+from gan_cli.training.objectives import DISCRIMINATOR, GENERATOR, Loss, Objective, Phase
 from gan_cli.training.signals import stop_on_signal
 from gan_cli.training.state import TrainingState
 
@@ -93,6 +99,57 @@ class FiniteGuard:
                 f"or a loss that keeps the critic bounded.")
 
 
+def gradient_sync(wrapped, last: bool):
+    """Inside all but the last of accumulated batches, DDP keeps the gradients local (no all-reduce)."""
+    from torch.nn.parallel import DistributedDataParallel as DDP
+
+    ddp = getattr(wrapped, "_orig_mod", wrapped)  # a compiled DDP module keeps the DDP one here
+    if last or not isinstance(ddp, DDP):
+        return contextlib.nullcontext()
+    return ddp.no_sync()
+
+
+@contextlib.contextmanager
+def frozen(modules):
+    """The modules' parameters take no gradients inside (D while G learns through it)."""
+    for module in modules:
+        module.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for module in modules:
+            module.requires_grad_(True)
+
+
+def update(state: TrainingState, phase: Phase, index: int, accumulate: int = 1) -> torch.Tensor | None:
+    """One update of a phase's side from `accumulate` batches' summed gradients; the loss that must
+    stay finite (None when the phase made no update this time)."""
+    if phase.side is None:
+        phase.loss(index, 0)  # bookkeeping (growth, drawing the batch later phases share)
+        return None
+    optimizer, scaler = state.optimizer_and_scaler(phase.side)
+    others = state.side(DISCRIMINATOR) if phase.side == GENERATOR else []
+    optimizer.zero_grad(set_to_none=True)
+    checked = None
+    with frozen(others):
+        for batch in range(accumulate):
+            with contextlib.ExitStack() as sync:
+                for network in phase.trained:
+                    sync.enter_context(gradient_sync(network, last=batch == accumulate - 1))
+                loss = phase.loss(index, batch)
+                if loss is None:
+                    return None
+                loss = loss if isinstance(loss, Loss) else Loss(loss)
+                scaler.scale(loss.total / accumulate).backward()
+            part = loss.checked if scaler.is_enabled() and loss.checked is not None else loss.total
+            checked = part.detach() if checked is None else checked + part.detach()
+    scaler.step(optimizer)
+    scaler.update()
+    if phase.after_update is not None:
+        phase.after_update()
+    return checked / accumulate
+
+
 def training_loop(
     state: TrainingState,                          # advanced in place; state.step counts the steps done
     objective: Objective,                          # the phases of one step
@@ -100,6 +157,7 @@ def training_loop(
     total_steps: int,
     guard: FiniteGuard,
     before_step: Callable[[int], None] | None = None,  # e.g. the learning-rate schedule
+    accumulate: int = 1,                           # batches whose gradients are summed into each update
 ) -> int:
     """Train until `total_steps`; return the steps done. Raises StopRequested after a requested stop
     (once the hooks due on a stop, the checkpoint among them, have run)."""
@@ -111,8 +169,9 @@ def training_loop(
                 before_step(state.step)
             for phase in phases:
                 for repeat in range(phase.repeats):
-                    loss = phase.update(state.step * phase.repeats + repeat)
-                    guard.record(loss, state.step + 1)  # 1-based, as logged
+                    loss = update(state, phase, state.step * phase.repeats + repeat, accumulate)
+                    if loss is not None:
+                        guard.record(loss, state.step + 1)  # 1-based, as logged
             state.update_ema()
             state.step += 1
             stopping = distributed.any_rank(stop.requested, flags)  # every rank stops at the same step

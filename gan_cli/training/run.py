@@ -51,14 +51,18 @@ def train(cfg: DictConfig, run_dir: str | Path | None = None) -> dict[str, float
         state.load_state_dict(load_checkpoint(cfg.resume), source=cfg.resume)
 
     run_log = RunLog(run_dir, enabled=distributed.is_main())
-    hooks = run_hooks(cfg, state, objective.images_per_step, stats, run_log, run_dir, tracker, device, task)
+    accumulate = int(cfg.trainer.get("accumulate", 1) or 1)
+    images_per_step = objective.images_per_step * accumulate
+    hooks = run_hooks(cfg, state, images_per_step, stats, run_log, run_dir, tracker, device, task)
     run_log.info(
-        f"Training {cfg.model.name} on {cfg.data.name} {list(cfg.data.shape)} with {objective.description} on {device}"
+        f"Training {cfg.model.name} on {cfg.data.name} {list(cfg.data.shape)} with {objective.description}"
+        f"{f' ({accumulate} batches per update)' if accumulate > 1 else ''} on {device}"
         f" ({distributed.world_size()} process(es), precision {execution.precision}), steps {state.step} -> "
         f"{cfg.trainer.steps}; run folder: {run_dir}"
     )
     try:
-        training_loop(state, objective, hooks.hooks, cfg.trainer.steps, hooks.guard, before_step=schedule)
+        training_loop(state, objective, hooks.hooks, cfg.trainer.steps, hooks.guard, before_step=schedule,
+                      accumulate=accumulate)
     finally:
         run_log.close()
     final = {**hooks.log.last_values, "step": state.step, **(tracker.final_values() if tracker else {})}

@@ -80,6 +80,14 @@ class TrainingState:
         if self.ema is not None:
             update_ema(self.ema, self.generator, self.ema_schedule.decay(self.step + 1))
 
+    def side(self, name: str) -> list[nn.Module]:
+        """The networks of one side ("generator" or "discriminator": every key that starts with it)."""
+        return [network for key, network in self.networks.items() if key.startswith(name)]
+
+    def optimizer_and_scaler(self, name: str) -> tuple[torch.optim.Optimizer, torch.amp.GradScaler]:
+        """The optimizer over one side's parameters, and its gradient scaler."""
+        return self.optimizers[f"{name[0]}_optimizer"], self.scalers[f"{name[0]}_scaler"]
+
     def modules(self) -> list[tuple[str, nn.Module]]:
         """(checkpoint key, module) of every network a checkpoint holds, the EMA included."""
         return [*self.networks.items(), *([("ema", self.ema)] if self.ema is not None else [])]

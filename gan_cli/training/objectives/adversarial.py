@@ -1,6 +1,8 @@
 """The z -> image family: D learns to tell real from generated images, G to fool it.
 
-One step is D's update `n_critic` times (each on a fresh real batch and fresh latents), then G's.
+One step is D's update `n_critic` times (each on a fresh real batch and fresh latents), then G's;
+the objective gives each update's loss, and the loop makes the update (gradients, scaler, optimizer,
+trainer.accumulate, the EMA).
 Variants differ in data only: the loss, D's penalties and weight constraints, an auxiliary head's
 terms (ACGAN, InfoGAN), class conditioning, DiffAugment. Every statistic is reported here, where
 it is computed, and stays on the device until the log interval.
@@ -8,13 +10,11 @@ it is computed, and stays on the device until the log interval.
 
 from __future__ import annotations
 
-import contextlib
-
 import torch
 
 from gan_cli.registry import build
 from gan_cli.training.execution import Execution, has_spectral_norm
-from gan_cli.training.objectives import Phase
+from gan_cli.training.objectives import DISCRIMINATOR, GENERATOR, Loss, Phase
 from gan_cli.training.objectives.augment import DiffAugment
 from gan_cli.training.objectives.auxiliary import objective_terms, split_output
 from gan_cli.training.objectives.losses import GANLoss
@@ -40,22 +40,20 @@ class AdversarialObjective:
         auxiliary=None,              # ACGAN / InfoGAN terms on D's extra heads
         augment=None,                # DiffAugment on everything D sees
         conditional: bool = False,   # G and D take class labels
-        accumulate: int = 1,         # batches whose gradients are summed before each update (BigGAN)
         g_penalties=(),              # added to G's loss (BigGAN's orthogonal regularization)
     ):
         self.state, self.execution, self.loss, self.stats = state, execution, loss, stats
         self.n_critic, self.penalties, self.constraints = n_critic, list(penalties), list(constraints)
-        self.accumulate, self.g_penalties = accumulate, list(g_penalties)
+        self.g_penalties = list(g_penalties)
         self.auxiliary, self.conditional = auxiliary, conditional
         self.augment = augment or (lambda images: images)
         self.prepare_real = lambda images: images  # ProGAN fades the reals during a fade-in
         # G and D as the step calls them (DDP-wrapped and/or compiled); checkpoints hold the plain modules.
         self.g_train = execution.for_training(state.generator)
         self.d_train = execution.for_training(state.discriminator, eager_because=self._eager_discriminator())
-        self.images_per_step = state.batches.batch_size * n_critic * accumulate
+        self.images_per_step = state.batches.batch_size * n_critic
         parts = self.penalties + self.constraints + self.g_penalties
-        self.description = ", ".join([f"loss={loss.name}", *(part.name for part in parts)]
-                                     + ([f"{accumulate} batches per update"] if accumulate > 1 else []))
+        self.description = ", ".join([f"loss={loss.name}", *(part.name for part in parts)])
 
     def _eager_discriminator(self) -> str | None:
         """Why D cannot be compiled here, if it cannot (see README, "Fast settings")."""
@@ -67,33 +65,28 @@ class AdversarialObjective:
         return None
 
     def phases(self) -> list[Phase]:
-        return [Phase("D", self.n_critic, self.d_step), Phase("G", 1, self.g_step)]
+        return [Phase("D", self.n_critic, self.d_loss, DISCRIMINATOR, (self.d_train,), self.constrain),
+                Phase("G", 1, self.g_loss, GENERATOR, (self.g_train,))]
 
-    def d_step(self, index: int) -> torch.Tensor:
-        """One update of D on real batches and generated ones (`accumulate` of each, gradients summed)."""
-        state, execution = self.state, self.execution
-        scaler = state.scalers["d_scaler"]
-        state.d_optimizer.zero_grad(set_to_none=True)
-        for micro in range(self.accumulate):
-            real, real_labels = state.batches.next()
-            real = execution.layout(self.prepare_real(real))
-            z, fake_labels = state.latents(real.shape[0])
-            with torch.no_grad(), execution.autocast():
-                # One memory format at the boundary of a compiled D, whatever G's last layer returns.
-                fake = execution.layout(state.generator(z, fake_labels))
-            with gradient_sync(self.d_train, last=micro == self.accumulate - 1):
-                with execution.autocast():
-                    d_loss, total, real_logits, fake_logits = self._d_losses(index, real, real_labels, fake, z,
-                                                                             fake_labels)
-                scaler.scale(total / self.accumulate).backward()
-        scaler.step(state.d_optimizer)
-        scaler.update()
+    def constrain(self) -> None:
         for constraint in self.constraints:
-            constraint(state.discriminator)
+            constraint(self.state.discriminator)
+
+    def d_loss(self, index: int, batch: int) -> Loss:
+        """D's loss on a real batch and a generated one."""
+        state, execution = self.state, self.execution
+        real, real_labels = state.batches.next()
+        real = execution.layout(self.prepare_real(real))
+        z, fake_labels = state.latents(real.shape[0])
+        with torch.no_grad(), execution.autocast():
+            # One memory format at the boundary of a compiled D, whatever G's last layer returns.
+            fake = execution.layout(state.generator(z, fake_labels))
+        with execution.autocast():
+            d_loss, total, real_logits, fake_logits = self._d_losses(index, real, real_labels, fake, z, fake_labels)
         self._report_d(d_loss, real_logits, fake_logits)
         # Under fp16 a penalty's input gradient may overflow for a step; the scaler then skips the
         # step and lowers its scale, so only the adversarial loss itself must stay finite.
-        return d_loss if scaler.is_enabled() else total
+        return Loss(total, checked=d_loss)
 
     def _d_losses(self, index, real, real_labels, fake, z, fake_labels):
         """(adversarial loss, total loss, real logits, fake logits) of one D update."""
@@ -119,24 +112,8 @@ class AdversarialObjective:
             total = total + value
         return d_loss, total, real_logits, fake_logits
 
-    def g_step(self, index: int) -> torch.Tensor:
-        """One update of G through D (the plain module: no DDP hooks, no parameter gradients)."""
-        state = self.state
-        scaler = state.scalers["g_scaler"]
-        state.g_optimizer.zero_grad(set_to_none=True)
-        state.discriminator.requires_grad_(False)
-        for micro in range(self.accumulate):
-            with gradient_sync(self.g_train, last=micro == self.accumulate - 1):
-                g_loss, total = self._g_loss()
-                scaler.scale(total / self.accumulate).backward()
-        scaler.step(state.g_optimizer)
-        scaler.update()
-        state.discriminator.requires_grad_(True)
-        self.stats.add("loss/g", g_loss)
-        return total
-
-    def _g_loss(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """(adversarial loss, total loss) of G on one batch of latents."""
+    def g_loss(self, index: int, batch: int) -> Loss:
+        """G's loss through D (the plain module: no DDP hooks) on one batch of latents."""
         state = self.state
         with self.execution.autocast():
             z, fake_labels = state.latents(state.batches.batch_size)
@@ -152,7 +129,8 @@ class AdversarialObjective:
             value = penalty(state.generator)
             self.stats.add(f"loss/{penalty.name}", value)
             total = total + value
-        return g_loss, total
+        self.stats.add("loss/g", g_loss)
+        return Loss(total)
 
     def _report_d(self, d_loss, real_logits, fake_logits) -> None:
         self.stats.add("loss/d", d_loss)
@@ -165,16 +143,6 @@ class AdversarialObjective:
     def _report_all(self, terms: dict) -> None:
         for key, value in terms.items():
             self.stats.add(key, value)
-
-
-def gradient_sync(wrapped, last: bool):
-    """Inside all but the last of accumulated batches, DDP keeps the gradients local (no all-reduce)."""
-    from torch.nn.parallel import DistributedDataParallel as DDP
-
-    ddp = getattr(wrapped, "_orig_mod", wrapped)  # a compiled DDP module keeps the DDP one here
-    if last or not isinstance(ddp, DDP):
-        return contextlib.nullcontext()
-    return ddp.no_sync()
 
 
 def from_config(cfg, state: TrainingState, execution: Execution, stats: RunningStats) -> AdversarialObjective:
@@ -190,6 +158,5 @@ def from_config(cfg, state: TrainingState, execution: Execution, stats: RunningS
     return AdversarialObjective(
         state, execution, loss, stats, n_critic=cfg.trainer.n_critic, penalties=penalties,
         constraints=constraints, auxiliary=auxiliary, augment=DiffAugment(policy) if policy else None,
-        conditional=bool(cfg.model.conditional), accumulate=int(cfg.trainer.get("accumulate", 1) or 1),
-        g_penalties=g_penalties,
+        conditional=bool(cfg.model.conditional), g_penalties=g_penalties,
     )

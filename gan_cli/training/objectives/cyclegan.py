@@ -13,18 +13,12 @@ discriminator_a = D_A; the two pools travel in the checkpoint as `image_pools`.
 
 from __future__ import annotations
 
-import torch
-
 from gan_cli import distributed
 from gan_cli.errors import UserError
 from gan_cli.training.execution import Execution
-from gan_cli.training.objectives import Phase
+from gan_cli.training.objectives import DISCRIMINATOR, GENERATOR, Loss, Phase
 from gan_cli.training.objectives.image_pool import ImagePool
-from gan_cli.training.objectives.updates import (
-    adversarial_loss,
-    apply_update,
-    requires_grad,
-)
+from gan_cli.training.objectives.updates import adversarial_loss
 from gan_cli.training.state import TrainingState
 from gan_cli.training.stats import RunningStats
 from gan_cli.training.validation import check_weight
@@ -55,19 +49,19 @@ class CycleGANObjective:
         self.g_ab, self.g_ba = execution.for_training(nets["generator"]), execution.for_training(nets["generator_ba"])
         self.d_b, self.d_a = execution.for_training(nets["discriminator"]), execution.for_training(nets["discriminator_a"])
         self.images_per_step = state.batches.batch_size
-        self.fakes = None  # (G_AB(a), G_BA(b)) of this step, for the Ds' update
+        self.seen = {}  # by accumulated batch: the reals (a, b) and fakes (G_AB(a), G_BA(b)), for the Ds' update
         self.description = (f"loss={loss.name}, cycle x {cycle_weight:g}, identity x {identity_weight:g}, "
                             f"image pools of {pools.a.size}")
 
     def phases(self) -> list[Phase]:
-        return [Phase("G", 1, self.g_step), Phase("D", 1, self.d_step)]
+        return [Phase("G", 1, self.g_loss, GENERATOR, (self.g_ab, self.g_ba)),
+                Phase("D", 1, self.d_loss, DISCRIMINATOR, (self.d_b, self.d_a))]
 
-    def g_step(self, index: int) -> torch.Tensor:
+    def g_loss(self, index: int, batch: int) -> Loss:
         state, layout = self.state, self.execution.layout
         a, b = state.batches.next()
         a, b = layout(a), layout(b)
         discriminators = [state.networks["discriminator"], state.networks["discriminator_a"]]
-        requires_grad(discriminators, False)
         with self.execution.autocast():
             fake_b, fake_a = layout(self.g_ab(a)), layout(self.g_ba(b))
             adversarial_ab = self.loss.g_loss(discriminators[0](fake_b).float())
@@ -81,28 +75,24 @@ class CycleGANObjective:
                 total = total + self.identity_weight * self.cycle_weight * (identity_a + identity_b)
                 self.stats.add("loss/identity_a", identity_a)
                 self.stats.add("loss/identity_b", identity_b)
-        apply_update(state.g_optimizer, state.scalers["g_scaler"], total)
-        requires_grad(discriminators, True)
-        self.fakes, self.reals = (fake_b.detach(), fake_a.detach()), (a, b)
+        self.seen[batch] = (fake_b.detach(), fake_a.detach()), (a, b)
         for key, value in (("loss/g_ab", adversarial_ab), ("loss/g_ba", adversarial_ba), ("loss/cycle_a", cycle_a),
                            ("loss/cycle_b", cycle_b), ("loss/g", total)):
             self.stats.add(key, value)
-        return total
+        return Loss(total)
 
-    def d_step(self, index: int) -> torch.Tensor:
-        state = self.state
-        (fake_b, fake_a), (a, b) = self.fakes, self.reals
+    def d_loss(self, index: int, batch: int) -> Loss:
+        (fake_b, fake_a), (a, b) = self.seen.pop(batch)
         fake_b, fake_a = self.pools.b.query(fake_b), self.pools.a.query(fake_a)
         with self.execution.autocast():
             real_b_logits, fake_b_logits = self.d_b(b).float(), self.d_b(fake_b).float()
             real_a_logits, fake_a_logits = self.d_a(a).float(), self.d_a(fake_a).float()
             d_b = 0.5 * self.loss.d_loss(real_b_logits, fake_b_logits)
             d_a = 0.5 * self.loss.d_loss(real_a_logits, fake_a_logits)
-        apply_update(state.d_optimizer, state.scalers["d_scaler"], d_a + d_b)
         self.stats.add("loss/d_a", d_a)
         self.stats.add("loss/d_b", d_b)
         self.stats.add("loss/d", d_a + d_b)
-        return d_a + d_b
+        return Loss(d_a + d_b)
 
 
 def from_config(cfg, state: TrainingState, execution: Execution, stats: RunningStats) -> CycleGANObjective:

@@ -5,8 +5,8 @@ target at low frequencies while D judges the high ones.
     D: loss(D(x, y), D(x, G(x))) / 2          (halved, as the paper slows D down)
     G: adversarial_weight * loss_G(D(x, G(x))) + l1_weight * |G(x) - y|_1
 
-One step is D's update, then G's, on the same batch of pairs (x, y). adversarial_weight=0 trains
-the L1-only generator of the paper's ablation (D is then not trained at all).
+One step is D's update, then G's, on the same batches of pairs (x, y) (one per accumulated batch).
+adversarial_weight=0 trains the L1-only generator of the paper's ablation (D is then not trained).
 """
 
 from __future__ import annotations
@@ -14,13 +14,8 @@ from __future__ import annotations
 import torch
 
 from gan_cli.training.execution import Execution
-from gan_cli.training.objectives import Phase
-from gan_cli.training.objectives.updates import (
-    adversarial_loss,
-    apply_update,
-    report_discriminator,
-    requires_grad,
-)
+from gan_cli.training.objectives import DISCRIMINATOR, GENERATOR, Loss, Phase
+from gan_cli.training.objectives.updates import adversarial_loss, report_discriminator
 from gan_cli.training.state import TrainingState
 from gan_cli.training.stats import RunningStats
 from gan_cli.training.validation import check_weight
@@ -34,36 +29,33 @@ class Pix2PixObjective:
         self.g_train = execution.for_training(state.generator)
         self.d_train = execution.for_training(state.discriminator)
         self.images_per_step = state.batches.batch_size
-        self.batch = None  # the pairs of this step: D's update draws them, G's reuses them
+        self.batches = {}  # the pairs of this step by accumulated batch: D's update draws them, G's reuses them
         self.description = f"loss={loss.name} x {adversarial_weight:g} + L1 x {l1_weight:g}"
 
     def phases(self) -> list[Phase]:
-        phases = [Phase("G", 1, self.g_step)]
-        return ([Phase("D", 1, self.d_step)] if self.adversarial_weight else [Phase("data", 1, self.draw)]) + phases
+        g = Phase("G", 1, self.g_loss, GENERATOR, (self.g_train,))
+        if self.adversarial_weight:
+            return [Phase("D", 1, self.d_loss, DISCRIMINATOR, (self.d_train,)), g]
+        return [g]  # the L1-only ablation: G draws its own pairs
 
-    def draw(self, index: int) -> torch.Tensor:
+    def draw(self) -> tuple[torch.Tensor, torch.Tensor]:
         inputs, targets = self.state.batches.next()
-        self.batch = (self.execution.layout(inputs), self.execution.layout(targets))
-        return torch.zeros((), device=inputs.device)
+        return self.execution.layout(inputs), self.execution.layout(targets)
 
-    def d_step(self, index: int) -> torch.Tensor:
-        self.draw(index)
-        inputs, targets = self.batch
-        state = self.state
+    def d_loss(self, index: int, batch: int) -> Loss:
+        inputs, targets = self.batches[batch] = self.draw()
         with torch.no_grad(), self.execution.autocast():
-            fake = self.execution.layout(state.generator(inputs))
+            fake = self.execution.layout(self.state.generator(inputs))
         with self.execution.autocast():
             real_logits = self.d_train(targets, inputs).float()
             fake_logits = self.d_train(fake, inputs).float()
             d_loss = 0.5 * self.loss.d_loss(real_logits, fake_logits)
-        apply_update(state.d_optimizer, state.scalers["d_scaler"], d_loss)
         report_discriminator(self.stats, self.loss, d_loss, real_logits, fake_logits)
-        return d_loss
+        return Loss(d_loss)
 
-    def g_step(self, index: int) -> torch.Tensor:
-        inputs, targets = self.batch
+    def g_loss(self, index: int, batch: int) -> Loss:
+        inputs, targets = self.batches.pop(batch, None) or self.draw()  # drawn by D's update, or (L1 only) here
         state = self.state
-        requires_grad([state.discriminator], False)
         with self.execution.autocast():
             fake = self.execution.layout(self.g_train(inputs))
             l1 = (fake.float() - targets.float()).abs().mean()
@@ -72,11 +64,9 @@ class Pix2PixObjective:
                 g_adversarial = self.loss.g_loss(state.discriminator(fake, inputs).float())
                 total = total + self.adversarial_weight * g_adversarial
                 self.stats.add("loss/g_adversarial", g_adversarial)
-        apply_update(state.g_optimizer, state.scalers["g_scaler"], total)
-        requires_grad([state.discriminator], True)
         self.stats.add("loss/l1", l1)
         self.stats.add("loss/g", total)
-        return total
+        return Loss(total)
 
 
 def from_config(cfg, state: TrainingState, execution: Execution, stats: RunningStats) -> Pix2PixObjective:

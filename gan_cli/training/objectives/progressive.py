@@ -25,8 +25,8 @@ from gan_cli.training.objectives.adversarial import (
 
 
 class ProgressiveObjective:
-    def __init__(self, inner: AdversarialObjective, images_per_phase: int):
-        self.inner, self.images_per_phase = inner, images_per_phase
+    def __init__(self, inner: AdversarialObjective, images_per_phase: int, accumulate: int = 1):
+        self.inner, self.images_per_phase, self.accumulate = inner, images_per_phase, accumulate
         inner.prepare_real = inner.state.discriminator.fade_reals  # the paper's faded reals during a fade
         self.state, self.stats = inner.state, inner.stats
         self.images_per_step = inner.images_per_step
@@ -35,14 +35,14 @@ class ProgressiveObjective:
                            f"({images_per_phase} images per fade and per stable phase)"
 
     def phases(self) -> list[Phase]:
-        return [Phase("grow", 1, self.grow), *self.inner.phases()]
+        return [Phase("grow", 1, self.grow), *self.inner.phases()]  # grow: bookkeeping, no update
 
     def growth(self, step: int) -> tuple[int, float]:
         """(stage, alpha) before `step` (0-based): from the real images D has seen on all processes."""
-        images_seen = step * self.images_per_step * distributed.world_size()
+        images_seen = step * self.images_per_step * self.accumulate * distributed.world_size()
         return growth_at(images_seen, self.num_stages, self.images_per_phase)
 
-    def grow(self, index: int) -> torch.Tensor:
+    def grow(self, index: int, batch: int) -> None:
         stage, alpha = self.growth(self.state.step)
         if self.state.step > 0 and _phase_changed(self.growth(self.state.step - 1), (stage, alpha)):
             # The paper's reset_opt_for_new_lod: Adam starts afresh when a fade begins and when it ends.
@@ -54,7 +54,6 @@ class ProgressiveObjective:
         device = next(self.state.generator.parameters()).device
         self.stats.add("progan/resolution", torch.tensor(4.0 * 2 ** stage, device=device))
         self.stats.add("progan/alpha", torch.tensor(float(alpha), device=device))
-        return torch.zeros((), device=device)
 
 
 def _level(stage: int, alpha: float) -> float:
@@ -76,4 +75,5 @@ def from_config(cfg, state, execution, stats) -> ProgressiveObjective:
     if isinstance(images, bool) or not isinstance(images, int) or images < 1:
         raise UserError(f"model.images_per_phase={images!r} must be a positive whole number of images (each fade-in "
                         f"and each stable phase shows D this many real images; 800000 in the paper).")
-    return ProgressiveObjective(adversarial_from_config(cfg, state, execution, stats), images)
+    accumulate = int(cfg.trainer.get("accumulate", 1) or 1)
+    return ProgressiveObjective(adversarial_from_config(cfg, state, execution, stats), images, accumulate)

@@ -15,14 +15,9 @@ import torch
 
 from gan_cli.errors import UserError
 from gan_cli.training.execution import Execution
-from gan_cli.training.objectives import Phase
+from gan_cli.training.objectives import DISCRIMINATOR, GENERATOR, Loss, Phase
 from gan_cli.training.objectives.perceptual import PixelContent, build_content_loss
-from gan_cli.training.objectives.updates import (
-    adversarial_loss,
-    apply_update,
-    report_discriminator,
-    requires_grad,
-)
+from gan_cli.training.objectives.updates import adversarial_loss, report_discriminator
 from gan_cli.training.state import TrainingState
 from gan_cli.training.stats import RunningStats
 from gan_cli.training.validation import check_weight
@@ -37,38 +32,39 @@ class SRGANObjective:
         self.g_train = execution.for_training(state.generator)
         self.d_train = execution.for_training(state.discriminator)
         self.images_per_step = state.batches.batch_size
-        self.batch = None
+        self.batches = {}  # the (lr, hr) pairs of this step by accumulated batch: D's update draws them, G's reuses them
         self.description = (f"SRResNet pixel MSE for {pretrain_steps} steps, then content ({content.name}) + "
                             f"loss={loss.name} x {adversarial_weight:g}")
 
     def phases(self) -> list[Phase]:
-        return [Phase("D", 1, self.d_step), Phase("G", 1, self.g_step)]
+        return [Phase("D", 1, self.d_loss, DISCRIMINATOR, (self.d_train,)),
+                Phase("G", 1, self.g_loss, GENERATOR, (self.g_train,))]
+
+    def draw(self) -> tuple[torch.Tensor, torch.Tensor]:
+        lr, hr = self.state.batches.next()
+        return self.execution.layout(lr), self.execution.layout(hr)
 
     @property
     def pretraining(self) -> bool:
         return self.state.step < self.pretrain_steps
 
-    def d_step(self, index: int) -> torch.Tensor:
-        lr, hr = self.state.batches.next()
-        self.batch = (self.execution.layout(lr), self.execution.layout(hr))
+    def d_loss(self, index: int, batch: int) -> Loss | None:
         if self.pretraining:
-            return torch.zeros((), device=lr.device)
+            return None  # D waits for the adversarial phase
         state = self.state
-        lr, hr = self.batch
+        lr, hr = self.batches[batch] = self.draw()
         with torch.no_grad(), self.execution.autocast():
             fake = self.execution.layout(state.generator(lr))
         with self.execution.autocast():
             real_logits, fake_logits = self.d_train(hr).float(), self.d_train(fake).float()
             d_loss = self.loss.d_loss(real_logits, fake_logits)
-        apply_update(state.d_optimizer, state.scalers["d_scaler"], d_loss)
         report_discriminator(self.stats, self.loss, d_loss, real_logits, fake_logits)
-        return d_loss
+        return Loss(d_loss)
 
-    def g_step(self, index: int) -> torch.Tensor:
+    def g_loss(self, index: int, batch: int) -> Loss:
         state = self.state
-        lr, hr = self.batch
+        lr, hr = self.batches.pop(batch, None) or self.draw()  # drawn by D's update, or (pre-training) here
         pretraining = self.pretraining
-        requires_grad([state.discriminator], False)
         with self.execution.autocast():
             fake = self.execution.layout(self.g_train(lr))
             pixel = self.pixel(fake, hr)
@@ -80,11 +76,9 @@ class SRGANObjective:
                 total = content + self.adversarial_weight * g_adversarial
                 self.stats.add("loss/content", content)
                 self.stats.add("loss/g_adversarial", g_adversarial)
-        apply_update(state.g_optimizer, state.scalers["g_scaler"], total)
-        requires_grad([state.discriminator], True)
         self.stats.add("loss/pixel", pixel)
         self.stats.add("loss/g", total)
-        return total
+        return Loss(total)
 
 
 def pretrain_steps(value, total_steps: int) -> int:

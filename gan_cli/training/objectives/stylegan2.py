@@ -20,15 +20,10 @@ import torch.nn as nn
 
 from gan_cli.errors import UserError
 from gan_cli.training.execution import Execution
-from gan_cli.training.objectives import Phase
+from gan_cli.training.objectives import DISCRIMINATOR, GENERATOR, Loss, Phase
 from gan_cli.training.objectives.augment import DiffAugment
 from gan_cli.training.objectives.regularizers import R1Penalty
-from gan_cli.training.objectives.updates import (
-    adversarial_loss,
-    apply_update,
-    report_discriminator,
-    requires_grad,
-)
+from gan_cli.training.objectives.updates import adversarial_loss, report_discriminator
 from gan_cli.training.state import TrainingState
 from gan_cli.training.stats import RunningStats
 from gan_cli.training.validation import check_weight
@@ -89,8 +84,10 @@ class StyleGAN2Objective:
                                         if path_length else []))
 
     def phases(self) -> list[Phase]:
-        phases = [Phase("D", 1, self.d_step), Phase("G", 1, self.g_step)]
-        return phases + ([Phase("G_pl", 1, self.path_length_step)] if self.path_length else [])
+        phases = [Phase("D", 1, self.d_loss, DISCRIMINATOR, (self.d_train,)),
+                  Phase("G", 1, self.g_loss, GENERATOR, (self.g_train,))]
+        return phases + ([Phase("G_pl", 1, self.path_length_loss, GENERATOR, (self.g_train,))]
+                         if self.path_length else [])
 
     def _fakes(self, batch_size: int):
         """(images, ws, labels) from fresh latents, with style mixing at a random layer."""
@@ -102,7 +99,7 @@ class StyleGAN2Objective:
         images, ws = self.g_train(z, labels, mix_z, cutoff)
         return self.execution.layout(images), ws, labels
 
-    def d_step(self, index: int) -> torch.Tensor:
+    def d_loss(self, index: int, batch: int) -> Loss:
         state = self.state
         real, real_labels = state.batches.next()
         real = self.execution.layout(real)
@@ -119,33 +116,28 @@ class StyleGAN2Objective:
                              scaler=state.scalers["d_scaler"])
                 self.stats.add("loss/r1", r1)
                 total = total + r1
-        apply_update(state.d_optimizer, state.scalers["d_scaler"], total)
         report_discriminator(self.stats, self.loss, d_loss, real_logits, fake_logits)
-        return d_loss
+        return Loss(total, checked=d_loss)
 
-    def g_step(self, index: int) -> torch.Tensor:
+    def g_loss(self, index: int, batch: int) -> Loss:
         state = self.state
-        requires_grad([state.discriminator], False)
         with self.execution.autocast():
             fake, _, labels = self._fakes(state.batches.batch_size)
             g_loss = self.loss.g_loss(state.discriminator(self.augment(fake), labels).float())
-        apply_update(state.g_optimizer, state.scalers["g_scaler"], g_loss)
-        requires_grad([state.discriminator], True)
         self.stats.add("loss/g", g_loss)
-        return g_loss
+        return Loss(g_loss)
 
-    def path_length_step(self, index: int) -> torch.Tensor:
+    def path_length_loss(self, index: int, batch: int) -> Loss | None:
         """Every path_length.interval steps: the penalty on half a batch (the paper's pl_batch_shrink 2)."""
         if index % self.path_length.interval:
-            return torch.zeros((), device=self.execution.device)
+            return None
         state = self.state
         fake, ws, _ = self._fakes(max(1, state.batches.batch_size // 2))
         penalty = self.path_length.penalty(fake.float(), ws)
-        # + 0 x an output pixel: the last layers' biases take part (with a zero gradient), as DDP needs.
-        apply_update(state.g_optimizer, state.scalers["g_scaler"], penalty + 0 * fake[:, 0, 0, 0].float().sum())
         self.stats.add("loss/path_length", penalty)
         self.stats.add("path_length_mean", self.path_length.mean)
-        return penalty
+        # + 0 x an output pixel: the last layers' biases take part (with a zero gradient), as DDP needs.
+        return Loss(penalty + 0 * fake[:, 0, 0, 0].float().sum(), checked=penalty)
 
 
 def from_config(cfg, state: TrainingState, execution: Execution, stats: RunningStats) -> StyleGAN2Objective:

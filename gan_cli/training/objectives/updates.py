@@ -1,18 +1,10 @@
-"""The few lines every objective's update ends with, and the loss config's adversarial part."""
+"""What the objectives share: D's reported statistics, and the loss config's adversarial part."""
 
 from __future__ import annotations
 
 import torch
 
 from gan_cli.registry import build
-
-
-def apply_update(optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler, loss: torch.Tensor) -> None:
-    """Backward through the (possibly scaled) loss and one optimizer step."""
-    optimizer.zero_grad(set_to_none=True)
-    scaler.scale(loss).backward()
-    scaler.step(optimizer)
-    scaler.update()
 
 
 def report_discriminator(stats, loss, d_loss, real_logits, fake_logits) -> None:
@@ -26,8 +18,3 @@ def report_discriminator(stats, loss, d_loss, real_logits, fake_logits) -> None:
 def adversarial_loss(loss_cfg):
     """The GANLoss that `loss` configures, leaving out what belongs to other terms."""
     return build(loss_cfg, "loss")  # the registry knows that loss.perceptual is the content loss's
-
-
-def requires_grad(modules, flag: bool) -> None:
-    for module in modules:
-        module.requires_grad_(flag)

@@ -1,0 +1,69 @@
+"""Checkpoints written by an earlier gan-cli (tests/fixtures/checkpoints: each family after 2 tiny
+steps, made by scripts/make_checkpoint_fixtures.py before tasks became objects and the loop took over
+every update) still sample and resume; on the torch that wrote them, today's loop trains the same two
+steps to the same weights, so the restructuring changed no family's training."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import compose_train
+from hydra import compose, initialize_config_module
+from PIL import Image
+
+from gan_cli.cli.sample import sample
+from gan_cli.runs.checkpoints import load_checkpoint
+from gan_cli.tasks import load_for_task
+from gan_cli.training.run import train
+
+FIXTURES = Path(__file__).parent / "fixtures" / "checkpoints"
+FAMILIES = sorted(path.stem for path in FIXTURES.glob("*.pt"))
+
+
+def fixture(family: str, tmp_path: Path) -> tuple[Path, dict]:
+    ckpt = tmp_path / f"{family}.pt"
+    shutil.copy(FIXTURES / f"{family}.pt", ckpt)
+    return ckpt, json.loads((FIXTURES / f"{family}.json").read_text())
+
+
+def test_every_family_has_a_fixture():
+    assert {"dcgan", "wgan_gp", "acgan", "stylegan2", "progan", "biggan", "pix2pix", "cyclegan", "srgan"} <= set(FAMILIES)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_an_earlier_checkpoint_samples_and_resumes(family, tmp_path, capsys):
+    ckpt, made = fixture(family, tmp_path)
+    out = tmp_path / "sample.png"
+    with initialize_config_module(config_module="gan_cli.conf", version_base="1.3"):
+        sample(compose(config_name="sample", overrides=[f"ckpt={ckpt}", f"out={out}", "n=4"]))
+    assert f"wrote {out}" in capsys.readouterr().out and Image.open(out).size[0] > 16
+    assert load_for_task(ckpt).task.networks[0] == "generator"
+    overrides = [o for o in made["overrides"] if not o.startswith("trainer.steps=")]
+    train(compose_train([*overrides, "trainer.steps=3", f"resume={ckpt}"]), run_dir=tmp_path / "resumed")
+    assert load_checkpoint(tmp_path / "resumed" / "checkpoints" / "last.pt")["step"] == 3
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_todays_loop_trains_the_earlier_steps_to_the_same_weights(family, tmp_path):
+    _, made = fixture(family, tmp_path)
+    if made["torch"] != torch.__version__:
+        pytest.skip(f"the fixture was written by torch {made['torch']}; this is {torch.__version__}")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as the fixture was made
+    try:
+        train(compose_train(made["overrides"]), run_dir=tmp_path / "run")
+    finally:
+        torch.set_num_threads(threads)
+    old, new = load_checkpoint(FIXTURES / f"{family}.pt"), load_checkpoint(tmp_path / "run" / "checkpoints" / "last.pt")
+    keys = [key for key in old if key.startswith(("generator", "discriminator")) or key == "ema"]
+    assert keys and old["ema" if "ema" in keys and old["ema"] is not None else "generator"]
+    for key in keys:
+        if old[key] is None:
+            continue
+        for name, tensor in old[key].items():
+            if tensor.is_floating_point():
+                assert torch.allclose(new[key][name], tensor, rtol=1e-4, atol=1e-6), f"{key}.{name} differs"
