@@ -1,8 +1,8 @@
 """Command options as data: one table per command of its keys, each with a kind, a range or its
 choices and a one-line meaning, checked before any work and printed by --help.
 
-A command's table lives beside it (gan_cli/cli/options.py for gan-sample, gan-interp, gan-eval and
-gan-report; gan_cli/training/options.py for gan-train's own keys); this module holds what they
+A command's table lives beside it (gan_cli/cli/command_options.py for gan-sample, gan-interp, gan-eval and
+gan-report; gan_cli/training/train_options.py for gan-train's own keys); this module holds what they
 share: the Option record, the check of a value against it, unknown keys with their close match,
 missing mandatory values (`???`), and the help text. It imports neither torch nor Hydra, so every
 command can check its command line at once.

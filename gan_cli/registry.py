@@ -78,7 +78,7 @@ _DATASETS = {
     "super_resolution": ("sr_images",), "unpaired": ("unpaired_images",),
     "torchvision_sets": ("mnist", "fashion_mnist", "cifar10", "celeba"),
 }
-_OBJECTIVES = ("adversarial", "cyclegan", "pix2pix", "progressive", "srgan", "stylegan2")
+_OBJECTIVES = ("adversarial", "cyclegan", "pix2pix", "progressive", "srgan", "style_based")
 _LOSSES = ("BCELoss", "HingeLoss", "LeastSquaresLoss", "WassersteinLoss")
 _AUXILIARY = ("ClassifierLoss", "InformationLoss")
 # torch's optimizers, by the name configs use and the class's own module and name.

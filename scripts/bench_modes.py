@@ -35,7 +35,7 @@ def run_one(job: dict) -> dict:
     from hydra import compose, initialize_config_module
 
     from gan_cli.data import build_mixture
-    from gan_cli.eval.mixtures import NUM_SAMPLES, mode_metrics
+    from gan_cli.eval.mode_metrics import NUM_SAMPLES, mode_metrics
     from gan_cli.inference.loading import load_generator
     from gan_cli.inference.sampling import batch_latents, generate
     from gan_cli.training.run import train

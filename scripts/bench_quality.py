@@ -42,9 +42,9 @@ from pathlib import Path
 import torch
 from hydra import compose, initialize_config_module
 
-from gan_cli.eval.evaluate import Evaluator
+from gan_cli.eval.evaluator import Evaluator
 from gan_cli.inference.images import save_grid
-from gan_cli.inference.latents import LatentLayout
+from gan_cli.latent_layout import LatentLayout
 from gan_cli.inference.loading import load_generator
 from gan_cli.inference.sampling import generate
 from gan_cli.inference.translate_files import heldout_grid_to_file

@@ -95,6 +95,23 @@ def long_functions() -> list[tuple[int, str]]:
     return sorted(found, reverse=True)
 
 
+def test_every_package_is_installed():
+    """pyproject.toml lists the packages the wheel holds: a new one left out imports from the source tree only."""
+    import tomllib
+
+    listed = set(tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {module_name(path) for path in PACKAGE.rglob("__init__.py") if "conf" not in path.relative_to(PACKAGE).parts}
+    assert found - listed == set()
+
+
+def test_no_module_name_repeats_across_packages():
+    names = {}
+    for path in PACKAGE.rglob("*.py"):
+        if path.name != "__init__.py":
+            names.setdefault(path.name, []).append(str(path.relative_to(PACKAGE.parent)))
+    assert {name: paths for name, paths in names.items() if len(paths) > 1} == {}
+
+
 def test_no_function_over_60_lines():
     assert long_functions() == []
 

@@ -11,10 +11,10 @@ from conftest import run_cli, tiny_model_overrides
 from omegaconf import OmegaConf
 
 from gan_cli.errors import UserError
-from gan_cli.inference.latents import LatentLayout
+from gan_cli.latent_layout import LatentLayout
 from gan_cli.runs.checkpoints import FORMAT, load_checkpoint
 from gan_cli.runs.config import upgrade_config
-from gan_cli.runs.metrics import higher_is_better
+from gan_cli.runs.result_values import higher_is_better
 from gan_cli.training.build import build_objective, build_state
 from gan_cli.training.loop import update
 from gan_cli.training.execution import Execution

@@ -19,10 +19,10 @@ from gan_cli.errors import UserError
 from gan_cli.eval import Evaluator, resolve_settings
 from gan_cli.eval import features as F
 from gan_cli.eval import metrics as M
-from gan_cli.eval.mixtures import mode_metrics
+from gan_cli.eval.mode_metrics import mode_metrics
 from gan_cli.models.dcgan import DCGANDiscriminator
 from gan_cli.models.mlp import MLPDiscriminator
-from gan_cli.runs.metrics import higher_is_better
+from gan_cli.runs.result_values import higher_is_better
 from gan_cli.training.objectives.regularizers import GradientPenalty
 
 

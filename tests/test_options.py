@@ -14,10 +14,10 @@ from conftest import compose_train, run_cli
 from hydra import compose, initialize_config_module
 from omegaconf import OmegaConf
 
-from gan_cli.cli.options import COMMANDS, MISSING, REPORT_OPTIONS
+from gan_cli.cli.command_options import COMMANDS, MISSING, REPORT_OPTIONS
 from gan_cli.errors import UserError
 from gan_cli.options import check_missing_values, check_value, missing_values, problem
-from gan_cli.training.options import AUGMENTATIONS, METRIC_VALUES, METRICS, TRAIN_OPTIONS
+from gan_cli.training.train_options import AUGMENTATIONS, METRIC_VALUES, METRICS, TRAIN_OPTIONS
 
 CONF = Path(__file__).resolve().parent.parent / "conf"
 CONFIG_NAMES = {"gan-sample": "sample", "gan-interp": "interp", "gan-eval": "eval"}
@@ -52,7 +52,7 @@ def test_gan_train_table_covers_its_own_nodes_and_the_trainer_exactly():
 
 
 def test_gan_report_table_is_what_write_summary_takes():
-    from gan_cli.runs.report import write_summary
+    from gan_cli.runs.sweep_summary import write_summary
 
     assert list(REPORT_OPTIONS) == [p for p in inspect.signature(write_summary).parameters if p != "root"]
 
@@ -67,8 +67,8 @@ def test_every_default_is_valid_for_its_table_entry(command):
 
 
 def test_choices_are_the_ones_the_code_knows():
-    from gan_cli.eval.evaluate import VALUES
-    from gan_cli.eval.translation import VALUES as TRANSLATION_VALUES
+    from gan_cli.eval.evaluator import VALUES
+    from gan_cli.eval.translation_metrics import VALUES as TRANSLATION_VALUES
     from gan_cli.training.objectives.augment import POLICIES
 
     assert set(METRICS) == set(VALUES) | set(TRANSLATION_VALUES)
@@ -284,5 +284,5 @@ def test_report_help_gives_every_key_its_meaning(tmp_path):
 
 
 def test_the_option_tables_import_without_torch():
-    code = "import sys, gan_cli.cli.options, gan_cli.training.options; print('torch' in sys.modules)"
+    code = "import sys, gan_cli.cli.command_options, gan_cli.training.train_options; print('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"

@@ -7,10 +7,10 @@ import pytest
 import torch
 from conftest import compose_train
 
-from gan_cli.inference.latents import LatentLayout
+from gan_cli.latent_layout import LatentLayout
 from gan_cli.inference.sampling import batch_latents, seed_latents
 from gan_cli.registry import build
-from gan_cli.training.latents import LatentSampler
+from gan_cli.training.latent_stream import LatentSampler
 
 
 def _cosines(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

@@ -38,7 +38,7 @@ def test_no_package_imports_one_above_it():
 
 
 def test_the_layer_check_sees_an_upward_import():
-    assert layer_of("gan_cli.cli.train") < layer_of("gan_cli.tasks.paired") < layer_of("gan_cli.eval.evaluate")
+    assert layer_of("gan_cli.cli.train") < layer_of("gan_cli.tasks.paired_translation") < layer_of("gan_cli.eval.evaluator")
     assert layer_of("gan_cli.data.digits") == layer_of("gan_cli.models.dcgan") < layer_of("gan_cli.errors")
 
 

@@ -7,7 +7,7 @@ import sys
 import hydra
 from omegaconf import DictConfig
 
-from gan_cli.cli.options import check_arguments, check_command
+from gan_cli.cli.command_options import check_arguments, check_command
 from gan_cli.cli.wrapper import output_path, run_command
 
 
@@ -16,7 +16,7 @@ def evaluate(cfg: DictConfig) -> None:
     output_path(cfg)
     # torch: after the command line is checked.
     from gan_cli.distributed.devices import resolve_device
-    from gan_cli.eval.report import print_report
+    from gan_cli.eval.checkpoint_report import print_report
     from gan_cli.tasks import load_for_task
 
     loaded = load_for_task(cfg.ckpt)  # the checkpoint's task says what its report holds

@@ -7,7 +7,7 @@ import sys
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from gan_cli.cli.options import INTERP_OPTIONS, check_arguments, check_command
+from gan_cli.cli.command_options import INTERP_OPTIONS, check_arguments, check_command
 from gan_cli.cli.wrapper import output_path, run_command
 from gan_cli.options import check_value
 

@@ -1,14 +1,14 @@
-"""gan-report: one table for a sweep, a row per job, best first (gan_cli.runs.report)."""
+"""gan-report: one table for a sweep, a row per job, best first (gan_cli.runs.sweep_summary)."""
 
 from __future__ import annotations
 
 import argparse
 
-from gan_cli.cli.options import REPORT_OPTIONS, report_help
+from gan_cli.cli.command_options import REPORT_OPTIONS, report_help
 from gan_cli.cli.wrapper import run_command
 from gan_cli.errors import UserError
 from gan_cli.options import check_value, unknown_key_error
-from gan_cli.runs.report import to_markdown, write_summary
+from gan_cli.runs.sweep_summary import to_markdown, write_summary
 
 
 def parse_options(options: list[str]) -> dict[str, str]:

@@ -7,7 +7,7 @@ import sys
 import hydra
 from omegaconf import DictConfig
 
-from gan_cli.cli.options import check_arguments, check_command
+from gan_cli.cli.command_options import check_arguments, check_command
 from gan_cli.cli.wrapper import output_path, run_command
 
 # torch and the sampling code are imported once the command line is read, so that --help answers at once.

@@ -14,7 +14,7 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from gan_cli.cli.options import check_arguments
+from gan_cli.cli.command_options import check_arguments
 from gan_cli.cli.wrapper import run_command
 from gan_cli.errors import UserError, exit_with
 from gan_cli.runs.files import check_folder_path

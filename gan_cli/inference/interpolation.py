@@ -9,7 +9,7 @@ import torch
 
 from gan_cli.errors import UserError
 from gan_cli.inference import images
-from gan_cli.inference.latents import LatentLayout
+from gan_cli.latent_layout import LatentLayout
 from gan_cli.inference.loading import checkpoint_layout, load_generator
 from gan_cli.inference.sampling import default_output, generate, seed_latents
 from gan_cli.seeds import latent_generator

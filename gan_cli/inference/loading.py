@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch.nn as nn
 
-from gan_cli.inference.latents import LatentLayout
+from gan_cli.latent_layout import LatentLayout
 from gan_cli.registry import build
 from gan_cli.runs.checkpoints import load_checkpoint, load_weights, require_keys
 from gan_cli.runs.config import stored_config

@@ -10,7 +10,7 @@ import torch.nn as nn
 
 from gan_cli.errors import UserError
 from gan_cli.inference import images
-from gan_cli.inference.latents import LatentLayout
+from gan_cli.latent_layout import LatentLayout
 from gan_cli.inference.loading import load_generator
 from gan_cli.runs.config import stored_config
 from gan_cli.runs.paths import RunPaths

@@ -12,7 +12,7 @@ from gan_cli.data.folder import IMAGE_SUFFIXES, find_images
 from gan_cli.data.image_modes import UNREADABLE, Notes, read_signed
 from gan_cli.errors import UserError
 from gan_cli.inference import images
-from gan_cli.inference.translation import (
+from gan_cli.inference.image_to_image import (
     DIRECTIONS,
     Translator,
     comparison,

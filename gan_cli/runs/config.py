@@ -26,6 +26,7 @@ from gan_cli.registry import check_config
 MOVED_TARGETS = {
     "gan_cli.losses.": "gan_cli.training.objectives.losses.",
     "gan_cli.auxiliary.": "gan_cli.training.objectives.auxiliary.",
+    "gan_cli.training.objectives.stylegan2.": "gan_cli.training.objectives.style_based.",
 }
 # Top-level nodes of train.yaml that every run has.
 RUN_NODES = ("regularizers", "augment", "resume", "eval", "objective")

@@ -15,7 +15,7 @@ from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from gan_cli.runs.report import rebuild_summary
+from gan_cli.runs.sweep_summary import rebuild_summary
 from gan_cli.runs.status import first_line
 
 log = logging.getLogger("gan_cli")
@@ -27,7 +27,7 @@ class SweepSummary(Callback):
     def on_job_end(self, config: DictConfig, job_return: JobReturn, **kwargs) -> None:
         if config.hydra.mode != RunMode.MULTIRUN:
             return
-        from gan_cli.runs.job import (  # torch: only once a job ran
+        from gan_cli.runs.job_record import (  # torch: only once a job ran
             job_number,
             record_failure,
             writes_files,

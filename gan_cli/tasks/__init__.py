@@ -19,9 +19,9 @@ from __future__ import annotations
 from gan_cli.errors import UserError
 from gan_cli.tasks.base import Loaded, Task
 from gan_cli.tasks.generation import GenerationTask
-from gan_cli.tasks.paired import PairedTask
-from gan_cli.tasks.super_resolution import SuperResolutionTask
-from gan_cli.tasks.unpaired import UnpairedTask
+from gan_cli.tasks.paired_translation import PairedTask
+from gan_cli.tasks.upscaling import SuperResolutionTask
+from gan_cli.tasks.unpaired_translation import UnpairedTask
 
 TASKS: dict[str, Task] = {task.name: task for task in (GenerationTask(), PairedTask(), UnpairedTask(),
                                                         SuperResolutionTask())}

@@ -2,7 +2,7 @@
 
 Its preview is a grid of fixed latents through the sampling generator (a row per class for
 conditional models; a scatter plot over the real data for 2-D points); its evaluator draws samples
-(gan_cli/eval/evaluate.py); gan-sample draws a grid, gan-interp walks its latent space.
+(gan_cli/eval/evaluator.py); gan-sample draws a grid, gan-interp walks its latent space.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ class GenerationTask(Task):
         return GridPreview(state, run_log, cfg, device)
 
     def evaluator(self, cfg, device):
-        from gan_cli.eval.evaluate import Evaluator
+        from gan_cli.eval.evaluator import Evaluator
 
         return Evaluator(cfg, device)
 
@@ -67,7 +67,7 @@ class GenerationTask(Task):
         return state.sampler
 
     def evaluate_checkpoint(self, loaded: Loaded, options, device):
-        from gan_cli.eval.report import evaluate_generator
+        from gan_cli.eval.checkpoint_report import evaluate_generator
 
         return evaluate_generator(loaded, options, device)
 

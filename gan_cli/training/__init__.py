@@ -8,6 +8,6 @@
     loop.py        the loop: phases step after step, hooks when due, the finiteness guard
     hooks.py       log, sample, evaluate and checkpoint hooks
     execution.py   device, precision, channels-last, DDP and torch.compile wrappers
-    latents.py     the stream of latent batches (the layout is gan_cli/inference/latents.py)
+    latent_stream.py the stream of latent batches (the layout is gan_cli/latent_layout.py)
     ema.py, schedules.py, stats.py, signals.py, run_log.py, validation.py
 """

@@ -6,12 +6,12 @@ from __future__ import annotations
 from gan_cli import distributed
 from gan_cli.data import build_batches
 from gan_cli.errors import UserError
-from gan_cli.inference.latents import LatentLayout
+from gan_cli.latent_layout import LatentLayout
 from gan_cli.registry import build
 from gan_cli.tasks import Task, config_task
 from gan_cli.training.ema import EmaSchedule, make_ema
 from gan_cli.training.execution import Execution
-from gan_cli.training.latents import LatentSampler
+from gan_cli.training.latent_stream import LatentSampler
 from gan_cli.training.objectives import Objective
 from gan_cli.training.state import TrainingState
 from gan_cli.training.stats import RunningStats

@@ -15,7 +15,7 @@ from gan_cli import distributed
 from gan_cli.distributed.devices import check_devices
 from gan_cli.distributed.spawn import WorkerFailed, launch_processes
 from gan_cli.errors import StopRequested, UserError
-from gan_cli.runs.job import (
+from gan_cli.runs.job_record import (
     finish_job,
     job_config,
     job_overrides,

@@ -21,7 +21,7 @@ from gan_cli.errors import UserError
 from gan_cli.runs.checkpoints import load_weights, require_keys
 from gan_cli.seeds import latent_generator
 from gan_cli.training.ema import EmaSchedule, refresh_batch_norm, update_ema
-from gan_cli.training.latents import LatentSampler
+from gan_cli.training.latent_stream import LatentSampler
 
 log = logging.getLogger("gan_cli")
 

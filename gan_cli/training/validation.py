@@ -11,7 +11,7 @@ from gan_cli.errors import UserError
 from gan_cli.numbers import RANGES, check_number_range
 from gan_cli.options import check_known_keys, check_missing_values, check_options
 from gan_cli.tasks import Task, check_task
-from gan_cli.training.options import GROUP_NODES, MISSING_EXAMPLES, TRAIN_OPTIONS
+from gan_cli.training.train_options import GROUP_NODES, MISSING_EXAMPLES, TRAIN_OPTIONS
 
 # trainer.precision=bf16/fp16 is autocast: weights, optimizer state and losses stay float32, and a
 # setting meets float32 tensors (or scales them before a cast), so float32 is every float setting's

@@ -52,7 +52,7 @@ class ClassifierLoss:
 class InformationLoss:
     """InfoGAN (Chen 2016): a lower bound on I(c; G(z, c)) through the Q head on D's body.
 
-    The codes sit at the tail of z (gan_cli/inference/latents.py draws them): one one-hot block per
+    The codes sit at the tail of z (gan_cli/latent_layout.py draws them): one one-hot block per
     categorical code, then `continuous` values uniform in [-1, 1]. The categorical part is a cross-entropy; the continuous part the
     negative log-likelihood of a factored Gaussian with unit variance (a squared error).
     """

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import cached_property
 
-from gan_cli.tasks.translation import TranslationTask
+from gan_cli.tasks.image_translation import TranslationTask
 
 
 class PairedTask(TranslationTask):
@@ -15,7 +15,7 @@ class PairedTask(TranslationTask):
 
     @cached_property
     def metric_set(self):
-        from gan_cli.eval.translation import TRANSLATION_METRICS, MetricSet
+        from gan_cli.eval.translation_metrics import TRANSLATION_METRICS, MetricSet
 
         return MetricSet("paired translation", allowed=TRANSLATION_METRICS, default=("psnr", "ssim", "l1"),
                          on_digits=("fid", "label_accuracy"), best="l1", reference="targets")

@@ -27,9 +27,9 @@ from gan_cli.data import GaussianMixture2D, build_dataset, real_samples
 from gan_cli.errors import UserError
 from gan_cli.eval import metrics as M
 from gan_cli.eval.features import build_extractor, extract
-from gan_cli.eval.mixtures import NUM_SAMPLES as MIXTURE_SAMPLES
-from gan_cli.eval.mixtures import QUALITY_STDS, mode_metrics, mode_protocol
-from gan_cli.inference.latents import LatentLayout
+from gan_cli.eval.mode_metrics import NUM_SAMPLES as MIXTURE_SAMPLES
+from gan_cli.eval.mode_metrics import QUALITY_STDS, mode_metrics, mode_protocol
+from gan_cli.latent_layout import LatentLayout
 from gan_cli.inference.sampling import generate
 from gan_cli.runs.files import write_atomic
 

@@ -3,7 +3,7 @@
     gan-report multirun/2024-05-01/10-00-00                 sorted by the sweep's objective
     gan-report multirun/my_sweep sort_by=loss/d order=desc
 
-A job is a folder holding a status.json (written by gan-train; see gan_cli/runs/job.py). A row has
+A job is a folder holding a status.json (written by gan-train; see gan_cli/runs/job_record.py). A row has
 the job's overrides, its status (finished, failed with the error's first line, interrupted,
 running), the steps done, the final losses and any evaluation metrics (metrics.json).
 """
@@ -22,7 +22,7 @@ from omegaconf import OmegaConf
 
 from gan_cli.errors import UserError
 from gan_cli.runs.files import write_text_atomic
-from gan_cli.runs.metrics import (
+from gan_cli.runs.result_values import (
     METRIC_DIRECTIONS,
     finite_values,
     higher_is_better,

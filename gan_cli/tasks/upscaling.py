@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import cached_property
 
-from gan_cli.tasks.translation import TranslationTask
+from gan_cli.tasks.image_translation import TranslationTask
 
 
 class SuperResolutionTask(TranslationTask):
@@ -25,7 +25,7 @@ class SuperResolutionTask(TranslationTask):
 
     @cached_property
     def metric_set(self):
-        from gan_cli.eval.translation import MetricSet
+        from gan_cli.eval.translation_metrics import MetricSet
 
         return MetricSet("super_resolution translation", allowed=("psnr", "ssim", "l1", "fid", "kid"),
                          default=("psnr", "ssim"), on_digits=(), best="psnr", luma=True, whole_images=True,
@@ -34,7 +34,7 @@ class SuperResolutionTask(TranslationTask):
     def comparison_columns(self, translator, examples, direction: str, crop):
         import torch
 
-        from gan_cli.inference.translation import centre_crop_pair, upscaled_input
+        from gan_cli.inference.image_to_image import centre_crop_pair, upscaled_input
 
         scale = translator.scale
         cut = [centre_crop_pair(lr, hr, crop or hr.shape[-1], scale) for lr, hr in examples]

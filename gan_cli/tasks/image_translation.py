@@ -1,7 +1,7 @@
 """What the image-to-image tasks share: a translator by direction instead of a latent space.
 
 Its preview is rows of held-out examples through the generator(s); its evaluator compares the
-outputs on the held-out split with the metric set of the task (gan_cli/eval/translation.py);
+outputs on the held-out split with the metric set of the task (gan_cli/eval/translation_metrics.py);
 gan-sample translates input= files or shows held-out rows; gan-interp has nothing to walk.
 """
 
@@ -19,7 +19,7 @@ class ComparisonPreview:
 
     def __init__(self, translator, run_log, cfg, pairs=None):
         from gan_cli import distributed
-        from gan_cli.inference.translation import heldout_pairs, preview_indices
+        from gan_cli.inference.image_to_image import heldout_pairs, preview_indices
 
         self.translator, self.run_log = translator, run_log
         self.pairs = (pairs if pairs is not None else heldout_pairs(cfg.data)) if distributed.is_main() else None
@@ -29,7 +29,7 @@ class ComparisonPreview:
 
     def __call__(self, step: int) -> None:
         from gan_cli import distributed
-        from gan_cli.inference.translation import comparison
+        from gan_cli.inference.image_to_image import comparison
 
         if not distributed.is_main():
             return
@@ -55,17 +55,17 @@ class TranslationTask(Task):
         return 1
 
     def comparison_columns(self, translator, examples, direction: str, crop):
-        from gan_cli.inference.translation import paired_columns
+        from gan_cli.inference.image_to_image import paired_columns
 
         return paired_columns(translator, examples, direction, crop)
 
     def translator(self, state, cfg):
-        from gan_cli.inference.translation import Translator
+        from gan_cli.inference.image_to_image import Translator
 
         return Translator.from_state(self, state, cfg)
 
     def load_translator(self, loaded: Loaded, device="cpu", use_ema: bool = True):
-        from gan_cli.inference.translation import Translator
+        from gan_cli.inference.image_to_image import Translator
 
         return Translator.load(self, loaded.path, loaded.checkpoint, loaded.config, device, use_ema)
 
@@ -73,7 +73,7 @@ class TranslationTask(Task):
         return ComparisonPreview(self.translator(state, cfg), run_log, cfg)
 
     def evaluator(self, cfg, device):
-        from gan_cli.eval.translation import TranslationEvaluator
+        from gan_cli.eval.translation_metrics import TranslationEvaluator
 
         return TranslationEvaluator(cfg, self.metric_set, self.scale(cfg), device)
 
@@ -81,7 +81,7 @@ class TranslationTask(Task):
         return self.translator(state, cfg)
 
     def evaluate_checkpoint(self, loaded: Loaded, options, device):
-        from gan_cli.eval.report import evaluate_translator, evaluation_config
+        from gan_cli.eval.checkpoint_report import evaluate_translator, evaluation_config
 
         translator = self.load_translator(loaded, device, bool(options.get("ema", True)))
         cfg = evaluation_config(loaded.checkpoint, options, loaded.path)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from gan_cli.options import Option, table
 
-# The values gan-cli's metrics give (gan_cli/eval/evaluate.py VALUES and gan_cli/eval/translation.py
+# The values gan-cli's metrics give (gan_cli/eval/evaluator.py VALUES and gan_cli/eval/translation_metrics.py
 # VALUES; a test keeps them equal): what eval.best_metric may name.
 METRICS = ("fid", "kid", "is", "pr", "classes", "label_accuracy", "modes", "psnr", "ssim", "l1")
 METRIC_VALUES = ("fid", "kid", "kid_std", "is", "is_std", "precision", "recall", "class_coverage", "class_kl",

@@ -24,7 +24,7 @@ import torch
 from gan_cli.errors import UserError
 from gan_cli.eval import metrics as M
 from gan_cli.eval.features import build_extractor, extract
-from gan_cli.inference.translation import Translator, heldout_pairs, upscaled_input
+from gan_cli.inference.image_to_image import Translator, heldout_pairs, upscaled_input
 
 TRANSLATION_METRICS = ("psnr", "ssim", "l1", "fid", "kid", "label_accuracy")
 VALUES = {"psnr": ("psnr",), "ssim": ("ssim",), "l1": ("l1",), "fid": ("fid",), "kid": ("kid", "kid_std"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import cached_property
 
 from gan_cli.errors import UserError
-from gan_cli.tasks.translation import TranslationTask
+from gan_cli.tasks.image_translation import TranslationTask
 
 
 class UnpairedTask(TranslationTask):
@@ -29,7 +29,7 @@ class UnpairedTask(TranslationTask):
 
     @cached_property
     def metric_set(self):
-        from gan_cli.eval.translation import MetricSet
+        from gan_cli.eval.translation_metrics import MetricSet
 
         return MetricSet("unpaired translation", allowed=("fid", "kid", "label_accuracy"), default=("fid", "kid"),
                          on_digits=("label_accuracy",), best="fid", pixel_metrics=False, reference="")

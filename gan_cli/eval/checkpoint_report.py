@@ -9,7 +9,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig, open_dict
 
-from gan_cli.eval.evaluate import VALUES, Evaluator
+from gan_cli.eval.evaluator import VALUES, Evaluator
 from gan_cli.inference.loading import generator_of
 from gan_cli.runs.config import stored_config
 from gan_cli.runs.files import write_json_atomic
@@ -72,7 +72,7 @@ def evaluate_generator(loaded, options, device="cpu") -> tuple[dict, Path]:
 def evaluate_translator(loaded, translator, evaluator, options) -> tuple[dict, Path]:
     """An image-to-image checkpoint's report: its metrics on the held-out split, and the reference
     on the same protocol (bicubic upscaling for super-resolution; real targets where it applies)."""
-    from gan_cli.eval.translation import VALUES as TRANSLATION_VALUES
+    from gan_cli.eval.translation_metrics import VALUES as TRANSLATION_VALUES
 
     ckpt, checkpoint = loaded.path, loaded.checkpoint
     values = evaluator(translator)

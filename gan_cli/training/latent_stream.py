@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from gan_cli.inference.latents import LatentLayout
+from gan_cli.latent_layout import LatentLayout
 from gan_cli.seeds import latent_generator
 
 

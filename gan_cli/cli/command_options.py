@@ -1,5 +1,5 @@
 """The option tables of gan-sample, gan-interp, gan-eval and gan-report (gan-train's own keys are in
-gan_cli/training/options.py), and what every command does with its table:
+gan_cli/training/train_options.py), and what every command does with its table:
 
     check_arguments     before Hydra composes: every KEY=VALUE names a key (typos: the close match)
     check_command       first thing in a command: no unknown key, no ??? left, every value valid
@@ -19,7 +19,7 @@ from omegaconf import DictConfig, OmegaConf
 from gan_cli.errors import UserError, exit_with
 from gan_cli.options import Option, check_command_line, check_known_keys, check_missing_values, \
     check_options, help_lines, table
-from gan_cli.training.options import EVAL, FEATURE_EXTRACTORS, GROUP_NODES, GROUPS, MISSING_EXAMPLES, \
+from gan_cli.training.train_options import EVAL, FEATURE_EXTRACTORS, GROUP_NODES, GROUPS, MISSING_EXAMPLES, \
     TRAIN_OPTIONS
 
 CKPT_EXAMPLE = "ckpt=outputs/<run>/checkpoints/last.pt"
