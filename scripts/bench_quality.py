@@ -44,12 +44,12 @@ from hydra import compose, initialize_config_module
 
 from gan_cli.eval.evaluator import Evaluator
 from gan_cli.inference.images import save_grid
-from gan_cli.latent_layout import LatentLayout
 from gan_cli.inference.loading import load_generator
 from gan_cli.inference.sampling import generate
 from gan_cli.inference.translate_files import heldout_grid_to_file
-from gan_cli.tasks import load_for_task
+from gan_cli.latent_layout import LatentLayout
 from gan_cli.runs.config import stored_config
+from gan_cli.tasks import load_for_task
 from gan_cli.training.run import train
 
 UNCONDITIONAL = ["gan", "dcgan", "lsgan", "wgan", "wgan_gp", "sngan", "sngan_resnet", "infogan", "sagan",

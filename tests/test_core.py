@@ -16,8 +16,8 @@ from gan_cli.runs.checkpoints import FORMAT, load_checkpoint
 from gan_cli.runs.config import upgrade_config
 from gan_cli.runs.result_values import higher_is_better
 from gan_cli.training.build import build_objective, build_state
-from gan_cli.training.loop import update
 from gan_cli.training.execution import Execution
+from gan_cli.training.loop import update
 from gan_cli.training.stats import RunningStats
 
 

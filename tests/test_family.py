@@ -13,8 +13,8 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from gan_cli.errors import UserError
 from gan_cli.runs.checkpoints import load_checkpoint
 from gan_cli.training.build import build_objective, build_state
-from gan_cli.training.loop import update
 from gan_cli.training.execution import Execution
+from gan_cli.training.loop import update
 from gan_cli.training.objectives.regularizers import R1Penalty
 from gan_cli.training.run import train
 from gan_cli.training.stats import RunningStats

@@ -7,8 +7,8 @@ import pytest
 import torch
 from conftest import compose_train
 
-from gan_cli.latent_layout import LatentLayout
 from gan_cli.inference.sampling import batch_latents, seed_latents
+from gan_cli.latent_layout import LatentLayout
 from gan_cli.registry import build
 from gan_cli.training.latent_stream import LatentSampler
 

@@ -28,9 +28,9 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from tensorboard.plugins.hparams import plugin_data_pb2
 
 from gan_cli.runs.checkpoints import load_checkpoint
-from gan_cli.runs.sweep_summary import build_summary
 from gan_cli.runs.resume import FolderHoldsAnotherJob, plan_auto_resume
 from gan_cli.runs.status import read_status, write_status
+from gan_cli.runs.sweep_summary import build_summary
 from gan_cli.training.run import train
 
 CONF = Path(__file__).resolve().parents[1] / "conf"

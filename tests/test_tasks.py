@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from test_architecture import PACKAGE, import_graph
 
 from gan_cli.tasks import TASKS, check_task, task_of
-from test_architecture import PACKAGE, import_graph
 
 ROOT = PACKAGE.parent
 # README "Layout": a package imports only those after it (the top-level helper modules are the base).
@@ -110,3 +110,12 @@ def test_model_and_data_of_different_tasks_are_refused_with_both_named():
     cfg = OmegaConf.create({"model": {"name": "x", "task": "sound"}, "data": {"name": "digits"}})
     with pytest.raises(UserError, match=r"model.task='sound' is not a task gan-cli trains; the tasks are generation"):
         check_task(cfg)
+
+
+def test_gan_train_help_names_every_task_with_its_models_and_data():
+    import subprocess
+
+    shown = subprocess.run(["gan-train", "--help"], capture_output=True, text=True, timeout=120, check=True).stdout
+    assert "== Tasks: what a model makes" in shown
+    for task in TASKS.values():
+        assert f"{task.name}" in shown and f"model={task.models}; data={task.data}" in shown

@@ -17,10 +17,23 @@ from dataclasses import replace
 from omegaconf import DictConfig, OmegaConf
 
 from gan_cli.errors import UserError, exit_with
-from gan_cli.options import Option, check_command_line, check_known_keys, check_missing_values, \
-    check_options, help_lines, table
-from gan_cli.training.train_options import EVAL, FEATURE_EXTRACTORS, GROUP_NODES, GROUPS, MISSING_EXAMPLES, \
-    TRAIN_OPTIONS
+from gan_cli.options import (
+    Option,
+    check_command_line,
+    check_known_keys,
+    check_missing_values,
+    check_options,
+    help_lines,
+    table,
+)
+from gan_cli.training.train_options import (
+    EVAL,
+    FEATURE_EXTRACTORS,
+    GROUP_NODES,
+    GROUPS,
+    MISSING_EXAMPLES,
+    TRAIN_OPTIONS,
+)
 
 CKPT_EXAMPLE = "ckpt=outputs/<run>/checkpoints/last.pt"
 
@@ -165,3 +178,13 @@ def report_help() -> str:
 
 
 OmegaConf.register_new_resolver("gan_options_help", options_help, replace=True)
+
+
+def tasks_help() -> str:
+    """gan-train --help's tasks: what each makes, its models and its data (the resolver gan_tasks_help)."""
+    from gan_cli.tasks import TASKS
+
+    return "\n".join(task.help_line() for task in TASKS.values())
+
+
+OmegaConf.register_new_resolver("gan_tasks_help", tasks_help, replace=True)

@@ -18,8 +18,9 @@ def interpolate(cfg: DictConfig) -> None:
     ckpt = cfg.ckpt
     from gan_cli.tasks import load_for_task
 
-    loaded = load_for_task(ckpt)
+    loaded = load_for_task(ckpt)  # read once: every walk below gets it, not the path
     loaded.task.require_latent_space(loaded)
+    ckpt = loaded.read
     # torch: after the command line is checked.
     from gan_cli.distributed.devices import resolve_device
     from gan_cli.inference.interpolation import (
@@ -27,12 +28,12 @@ def interpolate(cfg: DictConfig) -> None:
         code_walk_to_file,
         interpolate_to_files,
     )
-    from gan_cli.inference.loading import checkpoint_layout
+    from gan_cli.latent_layout import LatentLayout
 
     device = resolve_device(cfg.device)
     mode = cfg.mode
     if mode == "auto":
-        mode = "codes" if checkpoint_layout(loaded.checkpoint, ckpt).code_dim else "walk"
+        mode = "codes" if LatentLayout.from_config(loaded.config).code_dim else "walk"
     if mode in ("style_mixing", "classes") or cfg.space == "w":
         print(f"wrote {style_picture(cfg, ckpt, mode, device)}")
     elif mode == "codes":
@@ -46,8 +47,9 @@ def interpolate(cfg: DictConfig) -> None:
         print(f"wrote {grid} and {gif}")
 
 
-def style_picture(cfg: DictConfig, ckpt, mode: str, device):
-    """StyleGAN2's style mixing and walks in W, and walks between classes (gan_cli/inference/styles.py)."""
+def style_picture(cfg: DictConfig, read, mode: str, device):
+    """StyleGAN2's style mixing and walks in W, and walks between classes (gan_cli/inference/styles.py),
+    from the checkpoint the command read."""
     from gan_cli.inference import images
     from gan_cli.inference.loading import load_generator
     from gan_cli.inference.sampling import default_output
@@ -58,7 +60,8 @@ def style_picture(cfg: DictConfig, ckpt, mode: str, device):
         w_walk,
     )
 
-    generator, _ = load_generator(ckpt, use_ema=cfg.ema, device=device)
+    generator, _ = load_generator(read, use_ema=cfg.ema, device=device)
+    ckpt = read.path
     check_checkpoint_ranges(cfg, generator, ckpt, mode)
     psi = 1.0 if cfg.truncation is None else float(cfg.truncation)
     if mode == "style_mixing":

@@ -29,8 +29,8 @@ from gan_cli.eval import metrics as M
 from gan_cli.eval.features import build_extractor, extract
 from gan_cli.eval.mode_metrics import NUM_SAMPLES as MIXTURE_SAMPLES
 from gan_cli.eval.mode_metrics import QUALITY_STDS, mode_metrics, mode_protocol
-from gan_cli.latent_layout import LatentLayout
 from gan_cli.inference.sampling import generate
+from gan_cli.latent_layout import LatentLayout
 from gan_cli.runs.files import write_atomic
 
 log = logging.getLogger("gan_cli")

@@ -18,8 +18,8 @@ import torch
 
 from gan_cli import distributed
 from gan_cli.runs.files import write_json_atomic
-from gan_cli.runs.result_values import is_better
 from gan_cli.runs.paths import RunPaths
+from gan_cli.runs.result_values import is_better
 
 
 class EvalTracker:

@@ -9,9 +9,10 @@ import torch
 
 from gan_cli.errors import UserError
 from gan_cli.inference import images
-from gan_cli.latent_layout import LatentLayout
-from gan_cli.inference.loading import checkpoint_layout, load_generator
+from gan_cli.inference.loading import generator_of
 from gan_cli.inference.sampling import default_output, generate, seed_latents
+from gan_cli.latent_layout import LatentLayout
+from gan_cli.runs.config import ReadCheckpoint, read_checkpoint
 from gan_cli.seeds import latent_generator
 
 
@@ -89,7 +90,8 @@ def interpolate_to_files(ckpt, method: str = "slerp", steps: int = 8, seeds=(0, 
                          frames: int = 24, fps: int = 24, gif_size: int = 128, ema: bool = True,
                          device="cpu", label=None) -> tuple[Path, Path]:
     """Rows walking from each seed's noise to the next (grid PNG), and a looping GIF through all seeds."""
-    generator, layout = image_generator(ckpt, ema, device)
+    read = read_checkpoint(ckpt)  # a path, or the checkpoint the command already read
+    ckpt, (generator, layout) = read.path, image_generator(read, ema, device)
     seeds = list(seeds)
     out = Path(out) if out else default_output(ckpt, f"interp_{method}.png")
     rows = interpolation_path(seeds, layout.noise_dim, steps, method).flatten(0, 1)
@@ -106,7 +108,8 @@ def interpolate_to_files(ckpt, method: str = "slerp", steps: int = 8, seeds=(0, 
 def code_walk_to_file(ckpt, seed: int = 0, steps: int = 8, code: int = 0, out=None, ema: bool = True,
                       device="cpu") -> Path:
     """InfoGAN: rows = values of the categorical code, columns = continuous code `code` from -2 to 2."""
-    generator, layout = image_generator(ckpt, ema, device)
+    read = read_checkpoint(ckpt)  # a path, or the checkpoint the command already read
+    ckpt, (generator, layout) = read.path, image_generator(read, ema, device)
     if layout.code_dim == 0:
         raise UserError(f"mode=codes walks InfoGAN latent codes, but {ckpt} has none; "
                         f"use mode=walk or mode=arithmetic.")
@@ -122,7 +125,8 @@ def arithmetic_to_file(ckpt, a, b, c, out=None, ema: bool = True, device="cpu", 
     if a is None or b is None or c is None:
         raise UserError("mode=arithmetic needs three seeds (or lists of seeds): a=SEED b=SEED c=SEED, giving "
                         "G(z_a - z_b + z_c), e.g. a=[1,2,3] b=[4,5,6] c=[7,8,9].")
-    generator, layout = image_generator(ckpt, ema, device)
+    read = read_checkpoint(ckpt)  # a path, or the checkpoint the command already read
+    ckpt, (generator, layout) = read.path, image_generator(read, ema, device)
     z_a, z_b, z_c = (seed_mean(s, layout.noise_dim) for s in (a, b, c))
     noise = torch.stack([z_a, z_b, z_c, z_a - z_b + z_c])
     pictures = generate(generator, layout.with_codes(noise), layout.labels_for(4, label))
@@ -130,10 +134,11 @@ def arithmetic_to_file(ckpt, a, b, c, out=None, ema: bool = True, device="cpu", 
     return images.save_grid(pictures, out, nrow=4)
 
 
-def image_generator(ckpt, ema: bool = True, device="cpu"):
+def image_generator(read: ReadCheckpoint, ema: bool = True, device="cpu"):
     """(generator, latent layout) of a checkpoint trained on images; 2-D points have no walks to draw."""
-    generator, checkpoint = load_generator(ckpt, use_ema=ema, device=device)
+    generator = generator_of(read.checkpoint, read.config, read.path, ema, device)
+    ckpt = read.path
     if len(generator.data_shape) != 3:
         raise UserError(f"{ckpt} was trained on {generator.data_shape[0]}-D points, not images; gan-interp draws "
                         f"image walks. Use gan-sample ckpt={ckpt} for a scatter plot of its samples.")
-    return generator, checkpoint_layout(checkpoint)
+    return generator, LatentLayout.from_config(read.config)

@@ -6,15 +6,15 @@ import torch.nn as nn
 
 from gan_cli.latent_layout import LatentLayout
 from gan_cli.registry import build
-from gan_cli.runs.checkpoints import load_checkpoint, load_weights, require_keys
-from gan_cli.runs.config import stored_config
+from gan_cli.runs.checkpoints import load_weights, require_keys
+from gan_cli.runs.config import read_checkpoint, stored_config
 
 
-def load_generator(path, use_ema: bool = True, device="cpu") -> tuple[nn.Module, dict]:
-    """The generator stored in a checkpoint (its EMA weights when present and use_ema), in eval mode."""
-    checkpoint = load_checkpoint(path)
-    config = stored_config(checkpoint, path)  # only gan-cli's own classes, never arbitrary callables
-    return generator_of(checkpoint, config, path, use_ema, device), checkpoint
+def load_generator(source, use_ema: bool = True, device="cpu") -> tuple[nn.Module, dict]:
+    """The generator stored in a checkpoint (its EMA weights when present and use_ema), in eval mode;
+    `source` is its path or the checkpoint already read (gan_cli.runs.config.ReadCheckpoint)."""
+    read = read_checkpoint(source)  # only gan-cli's own classes, never arbitrary callables
+    return generator_of(read.checkpoint, read.config, read.path, use_ema, device), read.checkpoint
 
 
 def generator_of(checkpoint: dict, config, path, use_ema: bool = True, device="cpu") -> nn.Module:

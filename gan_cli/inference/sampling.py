@@ -10,9 +10,9 @@ import torch.nn as nn
 
 from gan_cli.errors import UserError
 from gan_cli.inference import images
+from gan_cli.inference.loading import generator_of
 from gan_cli.latent_layout import LatentLayout
-from gan_cli.inference.loading import load_generator
-from gan_cli.runs.config import stored_config
+from gan_cli.runs.config import read_checkpoint
 from gan_cli.runs.paths import RunPaths
 from gan_cli.seeds import latent_generator
 
@@ -82,8 +82,9 @@ def sample_to_files(ckpt, n: int = 64, seed: int = 0, out=None, nrow=None, indiv
     A conditional model makes class `label`, or without it one grid row per class."""
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise UserError(f"n={n!r} must be a positive whole number of samples.")
-    generator, checkpoint = load_generator(ckpt, use_ema=ema, device=device)
-    config = stored_config(checkpoint, ckpt)  # once: upgrading a stored config is a visible share of start-up
+    read = read_checkpoint(ckpt)  # once: a path, or the checkpoint the command already read
+    ckpt, checkpoint, config = read.path, read.checkpoint, read.config
+    generator = generator_of(checkpoint, config, ckpt, ema, device)
     z, labels, rows_nrow = LatentLayout.from_config(config).grid(n, seed, label)
     z, options = truncation_options(generator, truncation, z, seed, config.model.name)
     samples = generate(generator, z, labels, **options)

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import functools
 import re
+from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -127,3 +129,27 @@ def check_interpolations(stored, path, where: str = "") -> None:
         raise UserError(f"{path} sets {where}={stored!r}, an interpolation that would run code or a resolver "
                         f"when read; a stored config may only refer to its own values (${{trainer.steps}}). "
                         f"Use a checkpoint written by gan-train.")
+
+
+@dataclass(frozen=True)
+class ReadCheckpoint:
+    """A checkpoint read once (allow-listed loader), with its checked config: what gan-sample,
+    gan-interp and gan-eval hand to every function that needs it, so none reads the file again."""
+
+    path: Path
+    checkpoint: dict
+    config: DictConfig
+
+    @property
+    def model_name(self) -> str:
+        return str(self.config.model.name)
+
+
+def read_checkpoint(source) -> ReadCheckpoint:
+    """A checkpoint path read once, or a ReadCheckpoint as it is."""
+    if isinstance(source, ReadCheckpoint):
+        return source
+    from gan_cli.runs.checkpoints import load_checkpoint  # torch: only once a checkpoint is read
+
+    checkpoint = load_checkpoint(source)
+    return ReadCheckpoint(Path(source), checkpoint, stored_config(checkpoint, source))

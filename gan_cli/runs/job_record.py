@@ -18,11 +18,11 @@ from omegaconf import DictConfig, OmegaConf
 
 from gan_cli import distributed
 from gan_cli.distributed.environment import process_group_env
-from gan_cli.runs.result_values import finite_values, read_metrics
 from gan_cli.runs.paths import RunPaths
-from gan_cli.runs.sweep_summary import rebuild_summary
+from gan_cli.runs.result_values import finite_values, read_metrics
 from gan_cli.runs.resume import JobAlreadyFinished, config_for_resume, plan_auto_resume
 from gan_cli.runs.status import first_line, override_key, write_status
+from gan_cli.runs.sweep_summary import rebuild_summary
 
 log = logging.getLogger("gan_cli")
 

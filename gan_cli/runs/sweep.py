@@ -15,8 +15,8 @@ from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from gan_cli.runs.sweep_summary import rebuild_summary
 from gan_cli.runs.status import first_line
+from gan_cli.runs.sweep_summary import rebuild_summary
 
 log = logging.getLogger("gan_cli")
 

@@ -22,18 +22,18 @@ from omegaconf import OmegaConf
 
 from gan_cli.errors import UserError
 from gan_cli.runs.files import write_text_atomic
-from gan_cli.runs.result_values import (
-    METRIC_DIRECTIONS,
-    finite_values,
-    higher_is_better,
-    read_metrics,
-)
 from gan_cli.runs.paths import (
     STATUS_FILE,
     SUMMARY_CSV,
     SUMMARY_LOCK,
     SUMMARY_MD,
     RunPaths,
+)
+from gan_cli.runs.result_values import (
+    METRIC_DIRECTIONS,
+    finite_values,
+    higher_is_better,
+    read_metrics,
 )
 from gan_cli.runs.status import STATUSES, override_key, override_value, read_status
 

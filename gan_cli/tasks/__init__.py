@@ -20,8 +20,8 @@ from gan_cli.errors import UserError
 from gan_cli.tasks.base import Loaded, Task
 from gan_cli.tasks.generation import GenerationTask
 from gan_cli.tasks.paired_translation import PairedTask
-from gan_cli.tasks.upscaling import SuperResolutionTask
 from gan_cli.tasks.unpaired_translation import UnpairedTask
+from gan_cli.tasks.upscaling import SuperResolutionTask
 
 TASKS: dict[str, Task] = {task.name: task for task in (GenerationTask(), PairedTask(), UnpairedTask(),
                                                         SuperResolutionTask())}
@@ -60,9 +60,7 @@ def config_task(cfg) -> Task:
 
 def load_for_task(path) -> Loaded:
     """A checkpoint read once (allow-listed loader), its checked stored config and its task."""
-    from gan_cli.runs.checkpoints import load_checkpoint
-    from gan_cli.runs.config import stored_config
+    from gan_cli.runs.config import read_checkpoint
 
-    checkpoint = load_checkpoint(path)
-    config = stored_config(checkpoint, path)
-    return Loaded(path, checkpoint, config, config_task(config))
+    read = read_checkpoint(path)
+    return Loaded(read, config_task(read.config))

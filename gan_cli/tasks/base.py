@@ -15,12 +15,23 @@ from gan_cli.errors import UserError
 
 @dataclass(frozen=True)
 class Loaded:
-    """A checkpoint read once: its path, its contents, its checked config and its task."""
+    """A checkpoint read once (gan_cli.runs.config.ReadCheckpoint: path, contents, checked config) and
+    its task: what a command hands to the functions that use it."""
 
-    path: object
-    checkpoint: dict
-    config: object
+    read: object
     task: Task
+
+    @property
+    def path(self):
+        return self.read.path
+
+    @property
+    def checkpoint(self) -> dict:
+        return self.read.checkpoint
+
+    @property
+    def config(self):
+        return self.read.config
 
     @property
     def model_name(self) -> str:
@@ -40,6 +51,10 @@ class Task:
 
     def __repr__(self) -> str:
         return f"<task {self.name}>"
+
+    def help_line(self) -> str:
+        """Its line in gan-train --help: what it makes, the presets that learn it, the data that hold it."""
+        return f"  {self.name:17s}{self.summary}: model={self.models}; data={self.data}"
 
     # --- a run -----------------------------------------------------------------------------------
     def check_config(self, cfg) -> None:

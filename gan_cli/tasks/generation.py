@@ -78,7 +78,7 @@ class GenerationTask(Task):
             raise UserError(f"input={cfg.input} translates images, but {loaded.path} holds model={loaded.model_name}, "
                             f"which generates from noise: drop input= (or give an image-to-image checkpoint: "
                             f"pix2pix, cyclegan, srgan).")
-        paths = sample_to_files(loaded.path, cfg.n or 64, cfg.seed, out, cfg.nrow, cfg.individual, cfg.ema,
+        paths = sample_to_files(loaded.read, cfg.n or 64, cfg.seed, out, cfg.nrow, cfg.individual, cfg.ema,
                                 device, label=cfg.label, truncation=cfg.truncation)
         more = f" and {len(paths) - 1} more file(s) in {paths[1].parent}" if len(paths) > 1 else ""
         return f"wrote {paths[0]}{more}"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from gan_cli import distributed
 from gan_cli.data import build_batches
 from gan_cli.errors import UserError
@@ -15,7 +14,6 @@ from gan_cli.training.latent_stream import LatentSampler
 from gan_cli.training.objectives import Objective
 from gan_cli.training.state import TrainingState
 from gan_cli.training.stats import RunningStats
-
 
 
 def build_state(cfg, execution: Execution, task: Task | None = None) -> TrainingState:
