@@ -11,6 +11,7 @@ AtoB and BtoA; the others AtoB) and what its comparison rows show.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import torch
@@ -72,8 +73,15 @@ class Translator:
 
 
 def heldout_pairs(data_cfg):
-    """The held-out split of an image-to-image dataset (data.eval_split: val or test), no jitter."""
-    cfg = OmegaConf.create(OmegaConf.to_container(data_cfg, resolve=True))
+    """The held-out split of an image-to-image dataset (data.eval_split: val or test), no jitter.
+
+    Built once for a data config: a run's preview and its evaluator share it (and gan-sample's)."""
+    return _heldout_pairs(OmegaConf.to_yaml(data_cfg, resolve=True))
+
+
+@functools.lru_cache(maxsize=1)
+def _heldout_pairs(data_yaml: str):
+    cfg = OmegaConf.create(data_yaml)
     with open_dict(cfg):
         cfg.split = cfg.get("eval_split") or "test"
         if "split" in cfg.dataset:

@@ -104,7 +104,7 @@ def check_critic(cfg, discriminator: nn.Module, loss, penalties: list, constrain
     has_batch_norm = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in discriminator.modules())
     has_spectral_norm = any(hasattr(m, "parametrizations") for m in discriminator.modules())
     # ProGAN's drift term keeps the scores near 0 but does not bound the critic's slope.
-    bounding = [penalty for penalty in penalties if not getattr(penalty, "on_real_logits", False)]
+    bounding = [penalty for penalty in penalties if not penalty.on_real_logits]
     if loss.needs_lipschitz_critic and not (bounding or constraints or has_spectral_norm):
         raise UserError(
             f"loss={loss.name} needs a Lipschitz critic, but model={cfg.model.name} has no spectral norm in D and "

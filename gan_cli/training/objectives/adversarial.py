@@ -102,7 +102,7 @@ class AdversarialObjective:
             total = total + objective_terms(terms)
             self._report_all(terms)
         for penalty in self.penalties:
-            if getattr(penalty, "on_real_logits", False):  # ProGAN's drift: computed from D's real scores
+            if penalty.on_real_logits:  # ProGAN's drift: computed from D's real scores
                 value = penalty(real_logits)
             elif index % penalty.interval == 0:
                 value = penalty(self.d_train, real_seen, fake_seen, d_real_labels, scaler=self.state.scalers["d_scaler"])

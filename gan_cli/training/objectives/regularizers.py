@@ -23,13 +23,21 @@ def input_gradient(discriminator: nn.Module, inputs: torch.Tensor, labels=None,
     return grad.float()
 
 
-class GradientPenalty:
+class Penalty:
+    """A term added to D's loss. Most are computed from D's inputs every `interval` updates; one that
+    sets on_real_logits is computed from the scores D already gave the real batch."""
+
+    name = ""
+    forbids_batch_norm = False
+    on_real_logits = False
+    interval = 1
+
+
+class GradientPenalty(Penalty):
     """WGAN-GP (Gulrajani 2017): weight * E[(||grad_x D(x_hat)|| - 1)^2] on random interpolates."""
 
     name = "gradient_penalty"
     forbids_batch_norm = True  # BN mixes samples, so per-sample input gradients lose their meaning
-
-    interval = 1
 
     def __init__(self, weight: float = 10.0, target_norm: float = 1.0):
         self.weight, self.target_norm = weight, target_norm
@@ -99,13 +107,12 @@ def _positive_or_null(settings, key: str, example: str) -> float | None:
     return float(value) if value is not None else None
 
 
-class DriftPenalty:
+class DriftPenalty(Penalty):
     """ProGAN (Karras 2018): epsilon * E[D(x_real)^2], which keeps a WGAN-GP critic's scores near 0."""
 
     name = "drift"
     forbids_batch_norm = False
     on_real_logits = True   # computed from the scores D already gave the real batch
-    interval = 1
 
     def __init__(self, epsilon: float = 0.001):
         self.epsilon = epsilon
@@ -127,7 +134,7 @@ class OrthogonalPenalty:
         return 0.5 * self.beta * orthogonal_penalty(generator)
 
 
-class R1Penalty:
+class R1Penalty(Penalty):
     """R1 (Mescheder 2018): weight/2 * E[||grad_x D(x)||^2] on real data.
 
     Lazy (Karras 2020): computed every `interval` D updates and scaled by `interval`, which keeps
