@@ -22,6 +22,9 @@ from gan_cli.training.run import train
 
 FIXTURES = Path(__file__).parent / "fixtures" / "checkpoints"
 FAMILIES = sorted(path.stem for path in FIXTURES.glob("*.pt"))
+# Families whose training changed on purpose after their fixture was written, and why: they still
+# sample and resume from it, but train to other weights.
+CHANGED = {"progan": "D reads its inputs at the working resolution, so the gradient penalty is measured there"}
 
 
 def fixture(family: str, tmp_path: Path) -> tuple[Path, dict]:
@@ -50,6 +53,8 @@ def test_an_earlier_checkpoint_samples_and_resumes(family, tmp_path, capsys):
 @pytest.mark.parametrize("family", FAMILIES)
 def test_todays_loop_trains_the_earlier_steps_to_the_same_weights(family, tmp_path):
     _, made = fixture(family, tmp_path)
+    if family in CHANGED:
+        pytest.skip(f"{family}'s training changed since its fixture: {CHANGED[family]}")
     if made["torch"] != torch.__version__:
         pytest.skip(f"the fixture was written by torch {made['torch']}; this is {torch.__version__}")
     threads = torch.get_num_threads()

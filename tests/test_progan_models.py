@@ -254,3 +254,40 @@ def test_the_optimizers_start_afresh_when_a_fade_begins_and_when_it_ends():
     assert not _phase_changed((1, 0.25), (1, 0.75))
     assert _phase_changed((1, 0.75), (1, 1.0))
     assert not _phase_changed((1, 1.0), (1, 1.0))
+
+
+@pytest.mark.parametrize("stage", [0, 1, 2])
+def test_d_reads_the_working_resolution_and_its_gradient_is_measured_there(stage):
+    """D pools its R x R input to the stage's resolution r; the same scores from the pooled images, and
+    the input gradient on R x R is R / r times smaller than on r x r (what the gradient penalty must see)."""
+    _, discriminator = narrow_pair(16)
+    grown(discriminator, stage, 1.0)
+    full = torch.randn(4, 3, 16, 16, requires_grad=True)
+    working = discriminator.at_working_resolution(full.detach()).requires_grad_(True)
+    size = 4 << stage
+    assert working.shape[-1] == size
+    assert torch.allclose(discriminator(full), discriminator(working), atol=1e-5)
+    (grad_full,) = torch.autograd.grad(discriminator(full).sum(), full)
+    (grad_working,) = torch.autograd.grad(discriminator(working).sum(), working)
+    ratio = grad_working.flatten(1).norm(dim=1) / grad_full.flatten(1).norm(dim=1)
+    assert torch.allclose(ratio, torch.full_like(ratio, 16 / size), rtol=1e-4)
+
+
+def test_the_training_step_hands_d_images_at_its_working_resolution():
+    from conftest import compose_train
+    from test_style_family import TINY
+
+    from gan_cli.training.build import build_objective, build_state
+    from gan_cli.training.execution import Execution
+    from gan_cli.training.loop import update
+    from gan_cli.training.stats import RunningStats
+
+    cfg = compose_train([*TINY["progan"], "trainer.device=cpu", "trainer.steps=2"])
+    execution = Execution.from_config(cfg.trainer, torch.device("cpu"), cfg.data.shape)
+    state = build_state(cfg, execution)
+    objective = build_objective(cfg, state, execution, RunningStats())
+    seen = []
+    state.discriminator.register_forward_pre_hook(lambda module, args: seen.append(args[0].shape[-1]))
+    for phase in objective.phases():
+        update(state, phase, 0)
+    assert seen and set(seen) == {4}  # stage 0 of a 16 x 16 run: reals, fakes and the penalty's interpolates

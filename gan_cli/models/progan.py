@@ -255,7 +255,7 @@ class ProGANDiscriminator(ProgressiveModule):
     """ProGAN D: a 1x1 fromRGB per stage, one DiscriminatorStage per halving, then at 4x4 minibatch
     stddev + 3x3 conv + 4x4 conv (dense) + dense -> one logit, shape (B, 1).
 
-    Input: (B, C, R, R), average-pooled to the current resolution. During a fade the input path is
+    Input: (B, C, R, R) or (B, C, r, r) at the current resolution r, average-pooled to r. During a fade the input path is
     lerp(fromRGB(pooled to the previous resolution), stage(fromRGB(current)), alpha), into the older
     stages."""
 
@@ -299,11 +299,21 @@ class ProGANDiscriminator(ProgressiveModule):
         x = torch.lerp(coarse, x, alpha)
         return F.interpolate(x, scale_factor=self.resolution // size, mode="nearest") if size < self.resolution else x
 
+    def at_working_resolution(self, images: torch.Tensor) -> torch.Tensor:
+        """(B, C, R, R) images average-pooled to the current stage's resolution, as D reads them. The
+        training step hands D its inputs at this size, so that the gradient penalty measures D's
+        gradient where D works: taken on the R x R input it is R / size times smaller (the pooling
+        spreads it), and a penalty towards norm 1 there lets D be that many times steeper at 4x4."""
+        size = 4 << self._growth()[0]
+        return F.avg_pool2d(images, images.shape[-1] // size) if images.shape[-1] > size else images
+
     def forward(self, images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        assert images.shape[1:] == self.data_shape, (images.shape, self.data_shape)
+        """(B, C, R, R) images, or already at the current stage's resolution -> (B, 1) logits."""
         stage, alpha = self._growth()
         size = 4 << stage
-        x = F.avg_pool2d(images, self.resolution // size) if size < self.resolution else images
+        assert images.shape[1] == self.data_shape[0] and images.shape[-1] in (size, self.resolution), \
+            (images.shape, self.data_shape, size)
+        x = self.at_working_resolution(images)
         h = _act(self.from_rgb[stage](x))
         if stage > 0:
             h = self.stages[stage - 1](h)

@@ -48,6 +48,7 @@ class AdversarialObjective:
         self.auxiliary, self.conditional = auxiliary, conditional
         self.augment = augment or (lambda images: images)
         self.prepare_real = lambda images: images  # ProGAN fades the reals during a fade-in
+        self.prepare_seen = lambda images: images  # ProGAN: D's inputs at the resolution it works at
         # G and D as the step calls them (DDP-wrapped and/or compiled); checkpoints hold the plain modules.
         self.g_train = execution.for_training(state.generator)
         self.d_train = execution.for_training(state.discriminator, eager_because=self._eager_discriminator())
@@ -76,11 +77,11 @@ class AdversarialObjective:
         """D's loss on a real batch and a generated one."""
         state, execution = self.state, self.execution
         real, real_labels = state.batches.next()
-        real = execution.layout(self.prepare_real(real))
+        real = execution.layout(self.prepare_seen(self.prepare_real(real)))
         z, fake_labels = state.latents(real.shape[0])
         with torch.no_grad(), execution.autocast():
             # One memory format at the boundary of a compiled D, whatever G's last layer returns.
-            fake = execution.layout(state.generator(z, fake_labels))
+            fake = execution.layout(self.prepare_seen(state.generator(z, fake_labels)))
         with execution.autocast():
             d_loss, total, real_logits, fake_logits = self._d_losses(index, real, real_labels, fake, z, fake_labels)
         self._report_d(d_loss, real_logits, fake_logits)
@@ -117,7 +118,7 @@ class AdversarialObjective:
         state = self.state
         with self.execution.autocast():
             z, fake_labels = state.latents(state.batches.batch_size)
-            fake = self.execution.layout(self.g_train(z, fake_labels))
+            fake = self.execution.layout(self.prepare_seen(self.g_train(z, fake_labels)))
             fake_logits, fake_extras = split_output(state.discriminator(self.augment(fake), fake_labels))
             g_loss = self.loss.g_loss(fake_logits.float())
             total = g_loss

@@ -28,6 +28,8 @@ class ProgressiveObjective:
     def __init__(self, inner: AdversarialObjective, images_per_phase: int, accumulate: int = 1):
         self.inner, self.images_per_phase, self.accumulate = inner, images_per_phase, accumulate
         inner.prepare_real = inner.state.discriminator.fade_reals  # the paper's faded reals during a fade
+        # D's inputs at its working resolution: the gradient penalty is measured there.
+        inner.prepare_seen = inner.state.discriminator.at_working_resolution
         self.state, self.stats = inner.state, inner.stats
         self.images_per_step = inner.images_per_step
         self.num_stages = self.state.generator.num_stages
