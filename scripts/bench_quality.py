@@ -195,9 +195,20 @@ def bar_time(out: Path, model: str, result: dict, met: bool) -> str:
     longer_run = json.loads(path.read_text())
     per_step = result["cpu_minutes"] / result["steps"]
     if longer_run["bar_step"] is None:
-        return f"not within {longer_run['steps']} steps ({longer_run['steps'] * per_step:.0f} CPU min): " + \
-            bar_met(model, longer_run["history"][-1], longer_run)[0]
+        history = longer_run["history"]
+        best = best_point(model, history)
+        return (f"not within {longer_run['steps']} steps ({longer_run['steps'] * per_step:.0f} CPU min); best at step "
+                f"{best['step']}: {bar_met(model, best, longer_run)[0]}")
     return f"step {longer_run['bar_step']} (~{longer_run['bar_step'] * per_step:.0f} CPU min)"
+
+
+def best_point(model: str, history: list[dict]) -> dict:
+    """The evaluation of a longer run closest to the bar: the task's headline value at its best."""
+    if model == "srgan":
+        return max(history, key=lambda point: point["psnr"])
+    if model == "cyclegan":
+        return max(history, key=lambda point: point["label_accuracy"])
+    return min(history, key=lambda point: point["fid"])
 
 
 def table(out: Path) -> str:
