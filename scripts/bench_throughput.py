@@ -91,6 +91,16 @@ def plain_runner(cfg, device):
     return plain_dcgan_runner(cfg, device)
 
 
+def plain_parts(cfg, device):
+    """G, D, their optimizers and the in-memory images, built from the config as a user would."""
+    torch.manual_seed(0)
+    generator = instantiate(cfg.model.generator).to(device)
+    discriminator = instantiate(cfg.model.discriminator).to(device)
+    g_opt = instantiate(cfg.optim.generator)(generator.parameters())
+    d_opt = instantiate(cfg.optim.discriminator)(discriminator.parameters())
+    return generator, discriminator, g_opt, d_opt, instantiate(cfg.data.dataset)[0].to(device)
+
+
 def plain_ema(cfg, generator):
     """A hand-written EMA of G's weights (when the preset keeps one): update() after each step."""
     if not cfg.model.ema_decay:
@@ -105,12 +115,7 @@ def plain_ema(cfg, generator):
 
 def plain_stylegan2_runner(cfg, device):
     """StyleGAN2 by hand: logistic loss, R1 every r1_interval steps in D's update (gamma/2 x interval), EMA."""
-    torch.manual_seed(0)
-    generator = instantiate(cfg.model.generator).to(device)
-    discriminator = instantiate(cfg.model.discriminator).to(device)
-    g_opt = instantiate(cfg.optim.generator)(generator.parameters())
-    d_opt = instantiate(cfg.optim.discriminator)(discriminator.parameters())
-    images = instantiate(cfg.data.dataset)[0].to(device)
+    generator, discriminator, g_opt, d_opt, images = plain_parts(cfg, device)
     batch, latent_dim = cfg.data.batch_size, cfg.model.latent_dim
     gamma, interval = float(cfg.regularizers.r1), int(cfg.regularizers.r1_interval)
     ema, counter = plain_ema(cfg, generator), [0]
@@ -198,12 +203,7 @@ def plain_cyclegan_runner(cfg, device):
 
 def plain_dcgan_runner(cfg, device):
     """DCGAN / WGAN-GP by hand: D n_critic times (gradient penalty when configured), then G; EMA."""
-    torch.manual_seed(0)
-    generator = instantiate(cfg.model.generator).to(device)
-    discriminator = instantiate(cfg.model.discriminator).to(device)
-    g_opt = instantiate(cfg.optim.generator)(generator.parameters())
-    d_opt = instantiate(cfg.optim.discriminator)(discriminator.parameters())
-    images = instantiate(cfg.data.dataset)[0].to(device)
+    generator, discriminator, g_opt, d_opt, images = plain_parts(cfg, device)
     batch, latent_dim, n_critic = cfg.data.batch_size, cfg.model.latent_dim, cfg.trainer.n_critic
     gp_weight = cfg.regularizers.gradient_penalty
     wasserstein = cfg.loss._target_.endswith("WassersteinLoss")

@@ -52,9 +52,7 @@ def evaluate_generator(loaded, options, device="cpu") -> tuple[dict, Path]:
     values = evaluator(generator)
     real_data, real_count = evaluator.real_data_values()
     report = {
-        "checkpoint": str(Path(ckpt).resolve()),
-        "step": checkpoint.get("step"),
-        "generator": "ema" if options.get("ema", True) and checkpoint.get("ema") is not None else "raw",
+        **report_head(loaded, options),
         "values": values,
         "real_data": real_data,  # the same protocol with real samples in place of generated ones
         "real_data_samples": real_count,
@@ -69,18 +67,22 @@ def evaluate_generator(loaded, options, device="cpu") -> tuple[dict, Path]:
     return report, out
 
 
+def report_head(loaded, options) -> dict:
+    """What every report starts with: the checkpoint, its step, and which generator was judged."""
+    checkpoint = loaded.checkpoint
+    return {"checkpoint": str(Path(loaded.path).resolve()), "step": checkpoint.get("step"),
+            "generator": "ema" if options.get("ema", True) and checkpoint.get("ema") is not None else "raw"}
+
+
 def evaluate_translator(loaded, translator, evaluator, options) -> tuple[dict, Path]:
     """An image-to-image checkpoint's report: its metrics on the held-out split, and the reference
     on the same protocol (bicubic upscaling for super-resolution; real targets where it applies)."""
     from gan_cli.eval.translation_metrics import VALUES as TRANSLATION_VALUES
 
-    ckpt, checkpoint = loaded.path, loaded.checkpoint
     values = evaluator(translator)
     reference_name, reference = evaluator.reference_values()
     report = {
-        "checkpoint": str(Path(ckpt).resolve()),
-        "step": checkpoint.get("step"),
-        "generator": "ema" if options.get("ema", True) and checkpoint.get("ema") is not None else "raw",
+        **report_head(loaded, options),
         "values": values,
         "reference": reference_name,
         "reference_values": reference,
@@ -88,7 +90,7 @@ def evaluate_translator(loaded, translator, evaluator, options) -> tuple[dict, P
                              "protocol": evaluator.metric_protocol(metric)}
                     for metric in evaluator.settings.metrics},
     }
-    out = write_json_atomic(Path(options.get("out") or default_output(ckpt)), report)
+    out = write_json_atomic(Path(options.get("out") or default_output(loaded.path)), report)
     return report, out
 
 
