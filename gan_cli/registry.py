@@ -43,7 +43,7 @@ class Kind:
 
 NETWORK = Kind("network")
 DATASET = Kind("dataset factory")
-OBJECTIVE = Kind("objective factory", partial=True, runtime=("cfg", "state", "execution", "stats"))
+OBJECTIVE = Kind("objective factory", partial=True, runtime=("run", "state", "execution", "stats"))
 LOSS = Kind("adversarial loss", data_keys=("perceptual",))  # SRGAN's content loss settings ride along
 AUXILIARY = Kind("auxiliary objective")
 OPTIMIZER = Kind("optimizer", partial=True, runtime=("params",))

@@ -50,6 +50,7 @@ from gan_cli.inference.translate_files import heldout_grid_to_file
 from gan_cli.latent_layout import LatentLayout
 from gan_cli.runs.config import stored_config
 from gan_cli.tasks import load_for_task
+from gan_cli.tasks.run_description import RunDescription
 from gan_cli.training.run import train
 
 UNCONDITIONAL = ["gan", "dcgan", "lsgan", "wgan", "wgan_gp", "sngan", "sngan_resnet", "infogan", "sagan",
@@ -68,7 +69,8 @@ OFFICIAL = ROOT / "docs" / "official_figures.json"
 def translation_of(ckpt: Path):
     """(translator, evaluator) of an image-to-image checkpoint: its task's translator and metric set."""
     loaded = load_for_task(ckpt)
-    return loaded.task.load_translator(loaded), loaded.task.evaluator(loaded.config, "cpu")
+    run = RunDescription.of(loaded.config, loaded.task)
+    return loaded.task.load_translator(loaded), loaded.task.evaluator(run, "cpu")
 
 
 def config(overrides):
@@ -112,7 +114,7 @@ def z_to_image(model: str, overrides, out: Path, images: Path) -> dict:
     ckpt = out / model / "checkpoints" / "last.pt"
     generator, checkpoint = load_generator(ckpt)
     stored = stored_config(checkpoint, ckpt)
-    values = Evaluator(stored)(generator)
+    values = Evaluator.of_config(stored)(generator)
     draw_grid(model, out, images)
     return {**figures, "values": values}
 

@@ -37,6 +37,7 @@ from gan_cli.training.run import train
 from gan_cli.training.run_log import RunLog
 from gan_cli.training.schedules import LearningRateSchedule, lr_factor
 from gan_cli.training.stats import RunningStats
+from gan_cli.training.validation import describe_run
 
 # --small: networks and batches small enough for a smoke run of the script on a CPU.
 SMALL = ["data.batch_size=8", "model.generator.base_width=8", "model.discriminator.base_width=8"]
@@ -65,13 +66,14 @@ def gan_cli_runner(cfg, device):
         cfg.trainer.log_every = cfg.trainer.sample_every = 10**9
         cfg.trainer.save_checkpoints = False
         cfg.trainer.num_fixed_samples = 4
-    execution = Execution.from_config(cfg.trainer, device, cfg.data.shape)
-    state = build_state(cfg, execution)
+    run = describe_run(cfg)
+    execution = Execution.from_settings(run.trainer, device, run.data.shape)
+    state = build_state(run, execution)
     stats = RunningStats()
-    objective = build_objective(cfg, state, execution, stats)
+    objective = build_objective(run, state, execution, stats)
     schedule = LearningRateSchedule(lr_factor(cfg.optim, 10**9), state.optimizers.values())
     folder = Path(tempfile.mkdtemp())
-    hooks = run_hooks(cfg, state, objective.images_per_step, stats, RunLog(folder, enabled=False), folder, None, device)
+    hooks = run_hooks(run, state, objective.images_per_step, stats, RunLog(folder, enabled=False), folder, None, device)
     for hook in hooks.hooks:
         hook.at_end = False  # no log line or grid at the end of each block
 

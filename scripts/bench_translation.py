@@ -29,6 +29,7 @@ from hydra import compose, initialize_config_module
 
 from gan_cli.inference.translate_files import heldout_grid_to_file
 from gan_cli.tasks import load_for_task
+from gan_cli.tasks.run_description import RunDescription
 from gan_cli.training.run import train
 
 # What each part trains; sizes chosen so that a CPU budget of minutes makes thousands of updates.
@@ -46,7 +47,8 @@ COMMON = ["trainer.device=cpu", "trainer.log_every=100", "trainer.checkpoint_eve
 def translation_of(ckpt: Path):
     """(translator, evaluator) of an image-to-image checkpoint: its task's translator and metric set."""
     loaded = load_for_task(ckpt)
-    return loaded.task.load_translator(loaded), loaded.task.evaluator(loaded.config, "cpu")
+    run = RunDescription.of(loaded.config, loaded.task)
+    return loaded.task.load_translator(loaded), loaded.task.evaluator(run, "cpu")
 
 
 def config(overrides):

@@ -19,13 +19,15 @@ from gan_cli.training.build import build_objective, build_state
 from gan_cli.training.execution import Execution
 from gan_cli.training.loop import update
 from gan_cli.training.stats import RunningStats
+from gan_cli.training.validation import describe_run
 
 
 def _built(cfg):
     torch.manual_seed(0)
-    execution = Execution.from_config(cfg.trainer, torch.device("cpu"), cfg.data.shape)
-    state = build_state(cfg, execution)
-    return state, build_objective(cfg, state, execution, RunningStats())
+    run = describe_run(cfg)
+    execution = Execution.from_settings(run.trainer, torch.device("cpu"), run.data.shape)
+    state = build_state(run, execution)
+    return state, build_objective(run, state, execution, RunningStats())
 
 
 def _run(state, objective, steps):

@@ -241,7 +241,7 @@ def test_evaluator_on_digits_uses_the_offline_classifier_and_caches_real_feature
     cfg = compose_train(["model=gan", "data=digits", "model.latent_dim=8", "model.generator.hidden=[16]",
                          "eval.num_samples=200", f"eval.cache_dir={tmp_path}"])
     generator = instantiate(cfg.model.generator)
-    evaluator = Evaluator(cfg)
+    evaluator = Evaluator.of_config(cfg)
     values = evaluator(generator)
     assert set(values) == {"fid", "kid", "kid_std", "is", "is_std", "precision", "recall", "class_coverage", "class_kl"}
     assert all(isinstance(v, float) and math.isfinite(v) for v in values.values())
@@ -251,12 +251,12 @@ def test_evaluator_on_digits_uses_the_offline_classifier_and_caches_real_feature
     assert protocol["kid"]["subset_size"] == 200
     cached = list((tmp_path / "real_features").glob("digits-digits_classifier-*.pt"))
     assert len(cached) == 1
-    assert Evaluator(cfg)(generator) == values  # same seed, same samples, cached reference
+    assert Evaluator.of_config(cfg)(generator) == values  # same seed, same samples, cached reference
 
 
 def test_real_digits_score_better_than_noise(tmp_path):
     cfg = compose_train(["data=digits", "eval.num_samples=500", f"eval.cache_dir={tmp_path}"])
-    evaluator = Evaluator(cfg)
+    evaluator = Evaluator.of_config(cfg)
     from gan_cli.data.digits import digits
 
     real = digits(32)[0][:500]

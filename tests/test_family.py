@@ -18,6 +18,7 @@ from gan_cli.training.loop import update
 from gan_cli.training.objectives.regularizers import R1Penalty
 from gan_cli.training.run import train
 from gan_cli.training.stats import RunningStats
+from gan_cli.training.validation import describe_run
 
 FAMILY = ["cgan", "acgan", "projection", "infogan", "sagan", "sngan_resnet"]
 
@@ -82,9 +83,10 @@ class RecordingDiscriminator(torch.nn.Module):
 
 def _one_d_update(cfg):
     torch.manual_seed(0)
-    execution = Execution.from_config(cfg.trainer, torch.device("cpu"), cfg.data.shape)
-    state = build_state(cfg, execution)
-    objective = build_objective(cfg, state, execution, RunningStats())
+    run = describe_run(cfg)
+    execution = Execution.from_settings(run.trainer, torch.device("cpu"), run.data.shape)
+    state = build_state(run, execution)
+    objective = build_objective(run, state, execution, RunningStats())
     objective.d_train = RecordingDiscriminator(state.discriminator)
     d_phase = objective.phases()[0]
     position = state.batches.state_dict()

@@ -14,7 +14,7 @@ from gan_cli.errors import UserError
 from gan_cli.numbers import DIVERGED_VALUE, check_number_range
 from gan_cli.runs.checkpoints import load_checkpoint
 from gan_cli.runs.status import read_status
-from gan_cli.training.validation import check_run_config
+from gan_cli.training.validation import describe_run
 
 # The original GAN on the 2-D ring: MLPs without batch norm, so a huge learning rate explodes the
 # weights themselves (1e12 after one Adam step) while every loss of that step stays finite.
@@ -63,9 +63,9 @@ def test_numbers_beyond_what_they_become_are_named_before_any_work(args, message
 )
 def test_every_key_of_the_run_config_is_checked(overrides, message):
     with pytest.raises(UserError) as raised:
-        check_run_config(compose_train(["trainer.device=cpu", *overrides]))
+        describe_run(compose_train(["trainer.device=cpu", *overrides]))
     assert message in str(raised.value)
-    check_run_config(compose_train(["trainer.device=cpu", "optim.lr=1e38", f"trainer.seed={2**63 - 1}"]))  # in range
+    describe_run(compose_train(["trainer.device=cpu", "optim.lr=1e38", f"trainer.seed={2**63 - 1}"]))  # in range
 
 
 def test_the_shared_range_check_for_other_commands():

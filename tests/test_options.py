@@ -91,7 +91,7 @@ def test_a_missing_data_root_is_named_with_an_example(data):
     cfg = compose_train([f"data={data}"])
     with pytest.raises(UserError) as info:
         check_missing_values(cfg, "gan-train", MISSING)
-    assert f"data.root= is required" in str(info.value) and f"gan-train data={data} data.root=/path/to" in str(info.value)
+    assert "data.root= is required" in str(info.value) and f"gan-train data={data} data.root=/path/to" in str(info.value)
 
 
 def test_a_range_set_by_the_checkpoint_narrows_the_tables():

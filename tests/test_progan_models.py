@@ -281,11 +281,13 @@ def test_the_training_step_hands_d_images_at_its_working_resolution():
     from gan_cli.training.execution import Execution
     from gan_cli.training.loop import update
     from gan_cli.training.stats import RunningStats
+    from gan_cli.training.validation import describe_run
 
     cfg = compose_train([*TINY["progan"], "trainer.device=cpu", "trainer.steps=2"])
-    execution = Execution.from_config(cfg.trainer, torch.device("cpu"), cfg.data.shape)
-    state = build_state(cfg, execution)
-    objective = build_objective(cfg, state, execution, RunningStats())
+    run = describe_run(cfg)
+    execution = Execution.from_settings(run.trainer, torch.device("cpu"), run.data.shape)
+    state = build_state(run, execution)
+    objective = build_objective(run, state, execution, RunningStats())
     seen = []
     state.discriminator.register_forward_pre_hook(lambda module, args: seen.append(args[0].shape[-1]))
     for phase in objective.phases():

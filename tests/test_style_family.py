@@ -162,11 +162,13 @@ def test_stylegan2_corrects_only_the_rate_of_the_update_its_lazy_penalty_adds(tm
     from gan_cli.training.build import build_objective, build_state
     from gan_cli.training.execution import Execution
     from gan_cli.training.stats import RunningStats
+    from gan_cli.training.validation import describe_run
 
     cfg = _cfg("stylegan2", "model.path_length_weight=2", "model.path_length_interval=4", "regularizers.r1_interval=16")
-    execution = Execution.from_config(cfg.trainer, torch.device("cpu"), cfg.data.shape)
-    state = build_state(cfg, execution)
-    build_objective(cfg, state, execution, RunningStats())
+    run = describe_run(cfg)
+    execution = Execution.from_settings(run.trainer, torch.device("cpu"), run.data.shape)
+    state = build_state(run, execution)
+    build_objective(run, state, execution, RunningStats())
     g_group, d_group = state.g_optimizer.param_groups[0], state.d_optimizer.param_groups[0]
     assert g_group["lr"] == pytest.approx(cfg.optim.lr * 4 / 5)
     assert g_group["betas"][1] == pytest.approx(0.99 ** (4 / 5))

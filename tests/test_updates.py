@@ -16,6 +16,7 @@ from gan_cli.training.build import build_objective, build_state
 from gan_cli.training.execution import Execution
 from gan_cli.training.loop import update
 from gan_cli.training.stats import RunningStats
+from gan_cli.training.validation import describe_run
 
 ALL_FAMILIES = {**FAMILIES, "cyclegan": TRANSLATION_TINY["cyclegan"]}
 UPDATE_CALLS = {"zero_grad", "backward", "step"}
@@ -40,9 +41,10 @@ def one_step(overrides, accumulate: int):
     """(batches drawn, whether G's and D's weights moved) in one training step made by the loop."""
     torch.manual_seed(0)
     cfg = compose_train([*overrides, *STEPS, "trainer.steps=4", f"trainer.accumulate={accumulate}"])
-    execution = Execution.from_config(cfg.trainer, torch.device("cpu"), cfg.data.shape)
-    state = build_state(cfg, execution)
-    objective = build_objective(cfg, state, execution, RunningStats())
+    run = describe_run(cfg)
+    execution = Execution.from_settings(run.trainer, torch.device("cpu"), run.data.shape)
+    state = build_state(run, execution)
+    objective = build_objective(run, state, execution, RunningStats())
     draws, draw = [], state.batches.next
     state.batches.next = lambda: draws.append(1) or draw()
     before = {key: [p.detach().clone() for p in net.parameters()] for key, net in state.networks.items()}

@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 
 import torch
-from omegaconf.errors import InterpolationToMissingValueError, MissingMandatoryValue
 from torch.utils.data import DataLoader, Dataset, Subset, TensorDataset
 
 from gan_cli.data.batches import (
@@ -27,18 +26,20 @@ from gan_cli.data.batches import (
 )
 from gan_cli.data.mixtures import GaussianMixture2D
 from gan_cli.data.pairs import ImagePairs
+from gan_cli.data.source import DataSource, as_source, build_dataset
 from gan_cli.data.workers import ReportingWorkerErrors
 from gan_cli.errors import UserError
-from gan_cli.registry import build
 
 __all__ = [
     "NO_LABEL",
     "BatchSource",
+    "DataSource",
     "GaussianMixture2D",
     "ImagePairs",
     "InMemoryBatches",
     "MixtureBatches",
     "StreamingBatches",
+    "as_source",
     "build_batches",
     "build_dataset",
     "build_mixture",
@@ -49,31 +50,13 @@ __all__ = [
 _LOADING_BATCH_SIZE = 256
 
 
-def build_dataset(data_cfg):
-    """Call the `data.dataset` factory; a UserError it raises comes out as itself."""
-    dataset_cfg = data_cfg.get("dataset")
-    if dataset_cfg is None or "_target_" not in dataset_cfg:
-        raise UserError(
-            f"data.dataset is missing or has no _target_ (data.name={data_cfg.get('name')!r}): "
-            "pick a dataset config with data=<name> (digits, ring, grid, mnist, fashion_mnist, "
-            "cifar10, celeba, folder; image-to-image: digits_edges, paired, digits_printed, "
-            "unpaired, photos, sr), whose dataset._target_ names a factory in gan_cli.data."
-        )
-    try:
-        return build(dataset_cfg, "data.dataset")
-    except (MissingMandatoryValue, InterpolationToMissingValueError) as error:
-        key = getattr(error, "full_key", None) or "a data setting"
-        raise UserError(
-            f"The data config data={data_cfg.get('name')} needs a value for {key}, which is ??? "
-            "(required) in its config file: pass it on the command line, for example "
-            "data.root=/path/to/images for a dataset read from disk."
-        ) from None
-
-
-def build_batches(data_cfg, device, seed: int, rank: int = 0, world_size: int = 1) -> BatchSource:
-    """The batch source for `data_cfg` on `device`; this rank's share of each global batch."""
+def build_batches(data, device, seed: int, rank: int = 0, world_size: int = 1) -> BatchSource:
+    """The batch source for `data` (a DataSource, or a data config) on `device`; this rank's share of
+    each global batch."""
+    source = as_source(data)
+    data_cfg = source.config
     batch_size = _checked_batch_size(data_cfg)
-    data = build_dataset(data_cfg)
+    data = source.dataset
     device = torch.device(device)
     if isinstance(data, GaussianMixture2D):
         _check_shape(data_cfg, (2,))
@@ -114,9 +97,10 @@ def _image_pair_batches(data, data_cfg, batch_size, device, seed, rank, world_si
     return StreamingBatches(data, batch_size, device, seed, rank, world_size, num_workers)
 
 
-def build_mixture(data_cfg) -> GaussianMixture2D:
-    """The 2D mixture of a ring/grid config, for counting modes and plotting its centres."""
-    data = build_dataset(data_cfg)
+def build_mixture(data) -> GaussianMixture2D:
+    """The 2D mixture of a ring/grid config (or its DataSource), for counting modes and plotting its centres."""
+    source = as_source(data)
+    data_cfg, data = source.config, source.dataset
     if not isinstance(data, GaussianMixture2D):
         raise UserError(
             f"data.name={data_cfg.get('name')!r} is not a 2D Gaussian mixture, but this needs one "
@@ -125,12 +109,14 @@ def build_mixture(data_cfg) -> GaussianMixture2D:
     return data
 
 
-def real_samples(data_cfg, n: int, seed: int) -> torch.Tensor:
-    """n real samples on the CPU, chosen by seed: images (n, C, R, R) in [-1, 1] or points (n, 2).
+def real_samples(data, n: int, seed: int) -> torch.Tensor:
+    """n real samples on the CPU, chosen by seed: images (n, C, R, R) in [-1, 1] or points (n, 2), of
+    `data` (a DataSource, or a data config).
 
     For plotting real data beside fakes and for evaluation; independent of the training order.
     """
-    data = build_dataset(data_cfg)
+    source = as_source(data)
+    data_cfg, data = source.config, source.dataset
     generator = torch.Generator().manual_seed(derived_seed("real_samples", seed))
     if isinstance(data, GaussianMixture2D):
         return data.sample(n, generator=generator)

@@ -1,10 +1,11 @@
 """Evaluate a generator with the metrics the `eval` config names, and say exactly how.
 
-    evaluator = Evaluator(cfg, device)       # once: builds the extractor, loads or caches real statistics
+    evaluator = Evaluator(run.data, run.latent_layout, run.eval, device)   # once: the extractor, real statistics
+    evaluator = Evaluator.of_config(cfg, device)   # the same from a composed or stored config
     values = evaluator(generator)            # {"fid": 12.3, "kid": 0.004, ...}: plain floats
     evaluator.protocol                       # what the numbers mean: extractor, weights sha256, counts, seed
 
-`cfg` is the resolved train config (its `data` and `eval` nodes). `auto` settings follow the data:
+The run's data (its dataset built once) and eval settings decide. `auto` settings follow the data:
 2-D mixtures get the VEEGAN/PacGAN mode metrics; data=digits gets the shipped digits classifier;
 other images get Inception-v3. Real-data features are cached per dataset and protocol under
 eval.cache_dir (default $GAN_CLI_CACHE or ~/.cache/gan-cli).
@@ -12,6 +13,7 @@ eval.cache_dir (default $GAN_CLI_CACHE or ~/.cache/gan-cli).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -23,7 +25,7 @@ import torch
 import torch.nn as nn
 from omegaconf import OmegaConf
 
-from gan_cli.data import GaussianMixture2D, build_dataset, real_samples
+from gan_cli.data import DataSource, GaussianMixture2D, as_source, build_mixture, real_samples
 from gan_cli.errors import UserError
 from gan_cli.eval import metrics as M
 from gan_cli.eval.features import build_extractor, extract
@@ -31,6 +33,7 @@ from gan_cli.eval.mode_metrics import NUM_SAMPLES as MIXTURE_SAMPLES
 from gan_cli.eval.mode_metrics import QUALITY_STDS, mode_metrics, mode_protocol
 from gan_cli.inference.sampling import generate
 from gan_cli.latent_layout import LatentLayout
+from gan_cli.run_settings import RunSettings
 from gan_cli.runs.files import write_atomic
 
 log = logging.getLogger("gan_cli")
@@ -77,7 +80,10 @@ def _get(eval_cfg, key, default):
 
 
 def resolve_settings(data_cfg, eval_cfg, conditional: bool = False) -> Settings:
-    """Concrete settings from the `eval` node for this data (auto -> the data's defaults)."""
+    """Concrete settings for this data (auto -> the data's defaults) from the run's eval request
+    (gan_cli/run_settings.py EvalRequest), or from an `eval` node (keys it lacks take their defaults)."""
+    if dataclasses.is_dataclass(eval_cfg):
+        eval_cfg = dataclasses.asdict(eval_cfg)
     mixture = _is_mixture(data_cfg)
     extractor = _get(eval_cfg, "feature_extractor", "auto")
     if mixture:
@@ -149,34 +155,36 @@ def reference_split(data_cfg) -> str:
 class Evaluator:
     """The configured metrics for one dataset; build once, call on a generator as often as needed."""
 
-    def __init__(self, cfg, device="cpu"):
-        self.data_cfg = cfg.data
-        # Conditional generators get class-balanced labels; InfoGAN generators their codes.
-        self.latent_layout = LatentLayout.from_config(cfg)
-        self.settings = resolve_settings(cfg.data, cfg.get("eval"), self.latent_layout.num_classes is not None)
-        eval_cfg = cfg.get("eval") or {}
+    def __init__(self, data, latent_layout: LatentLayout, request, device="cpu"):
+        """data: the run's DataSource (its dataset built once); latent_layout: what the generator takes
+        (conditional generators get class-balanced labels, InfoGAN generators their codes); request:
+        the run's eval settings (gan_cli/run_settings.py EvalRequest)."""
+        self.data = as_source(data)
+        self.data_cfg = self.data.config
+        self.latent_layout = latent_layout
+        self.settings = resolve_settings(self.data_cfg, request, latent_layout.num_classes is not None)
         self.device = torch.device(device)
-        self.num_generated = len(self.latent_layout.grid(self.settings.num_samples, self.settings.seed)[0])
+        self.num_generated = len(latent_layout.grid(self.settings.num_samples, self.settings.seed)[0])
         self.mixture: GaussianMixture2D | None = None
         self.extractor = None
         if self.settings.feature_extractor is None:
-            self.mixture = build_dataset(cfg.data)
+            self.mixture = build_mixture(self.data)
             self.protocol = mode_protocol(self.mixture, self.num_generated, self.settings.seed, QUALITY_STDS)
-            self.protocol["dataset"] = cfg.data.name
+            self.protocol["dataset"] = self.data.name
             return
-        self.extractor = build_extractor(self.settings.feature_extractor, eval_cfg.get("weights"),
-                                         bool(eval_cfg.get("download", True)), self.device)
-        cache_dir = eval_cfg.get("cache_dir")
-        self.cache_dir = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
+        self.extractor = build_extractor(self.settings.feature_extractor, request.weights, request.download,
+                                         self.device)
+        self.cache_dir = Path(request.cache_dir).expanduser() if request.cache_dir else default_cache_dir()
         self.real_features, num_real = self._reference_features()
         self.real_statistics = M.feature_statistics(self.real_features)
+        data_cfg = self.data_cfg
         self.protocol = {
             **self.extractor.describe(),
             "num_generated": self.num_generated,
-            "generated_labels": "class-balanced" if self.latent_layout.num_classes else None,
+            "generated_labels": "class-balanced" if latent_layout.num_classes else None,
             "num_real": num_real,
-            "reference": {"dataset": cfg.data.name, "split": reference_split(cfg.data),
-                          "resolution": cfg.data.get("resolution"), "channels": cfg.data.get("channels")},
+            "reference": {"dataset": self.data.name, "split": reference_split(data_cfg),
+                          "resolution": data_cfg.get("resolution"), "channels": data_cfg.get("channels")},
             "seed": self.settings.seed,
             "fid": "Fréchet distance of Gaussians fitted to the features (Heusel et al. 2017; scipy sqrtm, "
                    "eps=1e-6 diagonal offset when singular)",
@@ -189,6 +197,11 @@ class Evaluator:
             "label_accuracy": "share of class-balanced conditional samples the classifier reads as the asked class",
             "library": _library_versions(),
         }
+
+    @classmethod
+    def of_config(cls, cfg, device="cpu") -> Evaluator:
+        """The evaluator of a composed or stored config (its data, latent layout and eval node)."""
+        return cls(DataSource(cfg.data), LatentLayout.from_config(cfg), eval_request(cfg), device)
 
     def _cache_key(self) -> dict:
         data = OmegaConf.to_container(self.data_cfg, resolve=True)
@@ -209,8 +222,8 @@ class Evaluator:
                 return cached["features"], int(cached["num_real"])
             except Exception:  # noqa: BLE001 - a broken cache file is recomputed
                 log.warning("ignoring unreadable cache file %s", path)
-        num_real = min(self.settings.num_real, _dataset_size(self.data_cfg))
-        images = real_samples(self.data_cfg, num_real, seed=self.settings.seed)
+        num_real = min(self.settings.num_real, len(self.data))
+        images = real_samples(self.data, num_real, seed=self.settings.seed)
         features, _ = extract(self.extractor, images, self.settings.batch_size)
         cached = {"features": features, "num_real": num_real, "key": json.dumps(key, default=str)}
         write_atomic(path, lambda handle: torch.save(cached, handle))
@@ -239,8 +252,8 @@ class Evaluator:
         if self.mixture is not None:
             points = self.mixture.sample(self.num_generated, generator=torch.Generator().manual_seed(seed))
             return mode_metrics(points, self.mixture), self.num_generated
-        count = min(self.num_generated, _dataset_size(self.data_cfg) // 2)
-        return self.image_metrics(real_samples(self.data_cfg, count, seed=seed)), count
+        count = min(self.num_generated, len(self.data) // 2)
+        return self.image_metrics(real_samples(self.data, count, seed=seed)), count
 
     def image_metrics(self, samples: torch.Tensor, labels: torch.Tensor | None = None) -> dict[str, float]:
         """The configured values for generated images (N, C, H, W) in [-1, 1] (of `labels`, when conditional)."""
@@ -270,15 +283,13 @@ class Evaluator:
 
 
 def evaluate(generator: nn.Module, cfg, device="cpu") -> dict[str, float]:
-    """One-off evaluation (builds an Evaluator; keep one for repeated use)."""
-    return Evaluator(cfg, device)(generator)
+    """One-off evaluation of a config's generator (builds an Evaluator; keep one for repeated use)."""
+    return Evaluator.of_config(cfg, device)(generator)
 
 
-def _dataset_size(data_cfg) -> int:
-    data = build_dataset(data_cfg)
-    if isinstance(data, (tuple, list)):
-        return len(data[0])
-    return len(data)
+def eval_request(cfg):
+    """A config's eval node, checked and typed (gan_cli/run_settings.py EvalRequest)."""
+    return RunSettings.from_config(cfg).eval
 
 
 def _library_versions() -> dict:

@@ -1,6 +1,6 @@
 """Evaluate an image-to-image model on its held-out split, and say exactly how.
 
-    evaluator = TranslationEvaluator(cfg, task.metric_set, scale, device)   # the task says which metrics
+    evaluator = TranslationEvaluator(run.data, run.eval, task.metric_set, name, scale, device)   # the task: which metrics
     values = evaluator(translator)          # {"psnr": 24.1, "ssim": 0.71, ...}
     evaluator.reference_values()            # the same protocol on a reference (bicubic; real targets)
 
@@ -61,51 +61,50 @@ def _digits_task(data_cfg) -> bool:
     return str(data_cfg.name).startswith("digits")
 
 
-def resolve_settings(cfg, metric_set: MetricSet) -> Settings:
-    eval_cfg = cfg.get("eval") or {}
-    extractor = eval_cfg.get("feature_extractor") or "auto"
+def resolve_settings(data_cfg, request, metric_set: MetricSet, model_name: str) -> Settings:
+    """Concrete settings from the run's eval request (gan_cli/run_settings.py EvalRequest) for its data."""
+    extractor = request.feature_extractor
     if extractor == "auto":
-        extractor = "digits_classifier" if _digits_task(cfg.data) else "inception"
-    metrics = eval_cfg.get("metrics") or "auto"
+        extractor = "digits_classifier" if _digits_task(data_cfg) else "inception"
+    metrics = request.metrics
     if metrics == "auto":
-        metrics = metric_set.default + (metric_set.on_digits if _digits_task(cfg.data) else ())
+        metrics = metric_set.default + (metric_set.on_digits if _digits_task(data_cfg) else ())
     metrics = tuple(str(m) for m in ([metrics] if isinstance(metrics, str) else metrics))
     unknown = [m for m in metrics if m not in metric_set.allowed]
     if unknown or not metrics:
         raise UserError(f"metrics={list(metrics)}: {', '.join(unknown) or 'an empty list'} cannot be computed for "
-                        f"model={cfg.model.name} ({metric_set.kind}); choose from {', '.join(metric_set.allowed)} "
+                        f"model={model_name} ({metric_set.kind}); choose from {', '.join(metric_set.allowed)} "
                         f"(or auto).")
     if "label_accuracy" in metrics and extractor != "digits_classifier":
         raise UserError("metrics=label_accuracy needs the digits classifier: it is available on the offline digit "
                         "tasks (data=digits_edges, data=digits_printed); drop label_accuracy for other data.")
     values = [v for m in metrics for v in VALUES[m]]
-    best = eval_cfg.get("best_metric") or "auto"
+    best = request.best_metric
     if best == "auto":
         best = "fid" if "fid" in values else metric_set.best if metric_set.best in values else values[0]
     if best not in values:
         raise UserError(f"eval.best_metric={best!r} is not among the values these metrics give ({', '.join(values)}); "
                         f"pick one of them or auto.")
     needs_features = any(m in metrics for m in ("fid", "kid", "label_accuracy"))
-    return Settings(metrics, extractor if needs_features else None, best, int(eval_cfg.get("batch_size") or 64),
-                    int(eval_cfg.get("kid_subsets") or 100), int(eval_cfg.get("kid_subset_size") or 1000),
-                    int(eval_cfg.get("seed") or 0))
+    return Settings(metrics, extractor if needs_features else None, best, request.batch_size, request.kid_subsets,
+                    request.kid_subset_size, request.seed)
 
 
 class TranslationEvaluator:
     """The configured metrics on the held-out split; build once, call on a Translator as often as needed."""
 
-    def __init__(self, cfg, metric_set: MetricSet, scale: int = 1, device="cpu", pairs=None):
+    def __init__(self, data, request, metric_set: MetricSet, model_name: str, scale: int = 1, device="cpu"):
+        """data: the run's DataSource (its held-out split, built once); request: its eval settings."""
         self.metric_set = metric_set
-        self.settings = resolve_settings(cfg, metric_set)
-        self.cfg = cfg
-        self.pairs = pairs if pairs is not None else heldout_pairs(cfg.data)
+        self.data_cfg = data.config
+        self.settings = resolve_settings(self.data_cfg, request, metric_set, model_name)
+        self.pairs = heldout_pairs(data)
         self.scale = scale
         self.labels = getattr(self.pairs, "input_labels", None)
         self.extractor = None
         if self.settings.feature_extractor is not None:
-            eval_cfg = cfg.get("eval") or {}
-            self.extractor = build_extractor(self.settings.feature_extractor, eval_cfg.get("weights"),
-                                             bool(eval_cfg.get("download", True)), device)
+            self.extractor = build_extractor(self.settings.feature_extractor, request.weights, request.download,
+                                             device)
             self.target_features, _ = extract(self.extractor, torch.stack(list(self.pairs.targets())),
                                               self.settings.batch_size)
         self.protocol = self._protocol()
@@ -114,7 +113,7 @@ class TranslationEvaluator:
         count = len(self.pairs)
         protocol = {
             "protocol": f"{self.metric_set.kind} on the held-out split",
-            "dataset": str(self.cfg.data.name), "split": str(self.cfg.data.get("eval_split") or "test"),
+            "dataset": str(self.data_cfg.name), "split": str(self.data_cfg.get("eval_split") or "test"),
             "num_inputs": count, "seed": self.settings.seed,
             "psnr": ("luma (Y, BT.601) of RGB in [0, 1], " if self.metric_set.luma else "pixels in [0, 1], ")
                     + (f"{self.scale} border pixels shaved, " if self.scale > 1 else "") + "skimage.metrics, data_range 1",
@@ -175,7 +174,7 @@ class TranslationEvaluator:
 
     def _accuracy(self, logits: torch.Tensor) -> float:
         if self.labels is None:
-            raise UserError(f"metrics=label_accuracy needs the class of every input, which data={self.cfg.data.name} "
+            raise UserError(f"metrics=label_accuracy needs the class of every input, which data={self.data_cfg.name} "
                             f"does not have; drop label_accuracy.")
         return float((logits.argmax(dim=1) == self.labels[: len(logits)].cpu()).float().mean())
 

@@ -1,9 +1,9 @@
 """Using a trained image-to-image model (pix2pix, CycleGAN, SRGAN): its generators by direction,
 translating images in batches, the held-out split it is shown and judged on, and comparison rows.
 
-    translator = Translator.load(task, path, checkpoint, config)   # or Translator.from_state(task, state, cfg)
+    translator = Translator.load(task, path, checkpoint, config)   # or Translator.from_state(task, state, ...)
     outputs = translator(inputs, "AtoB")             # (N, C, H, W) in [-1, 1] -> outputs on the CPU
-    rows = comparison(translator, heldout_pairs(cfg.data), indices)   # input | output | target per example
+    rows = comparison(translator, heldout_pairs(run.data), indices)   # input | output | target per example
 
 The task (gan_cli/tasks) says which checkpoint key holds each direction's generator (CycleGAN has
 AtoB and BtoA; the others AtoB) and what its comparison rows show.
@@ -11,15 +11,13 @@ AtoB and BtoA; the others AtoB) and what its comparison rows show.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from omegaconf import OmegaConf, open_dict
 
-from gan_cli.data import build_dataset
+from gan_cli.data import as_source
 from gan_cli.errors import UserError
 from gan_cli.inference.loading import build_generator
 from gan_cli.runs.checkpoints import load_weights, require_keys
@@ -35,11 +33,11 @@ class Translator:
     name: str = ""                     # the model's name, for messages
 
     @classmethod
-    def from_state(cls, task, state, cfg) -> Translator:
+    def from_state(cls, task, state, scale: int, name: str) -> Translator:
         """The generators of a training state (the EMA for the main generator when there is one)."""
         networks = {direction: state.sampler if key == "generator" else state.networks[key]
                     for direction, key in task.directions.items() if key in state.networks}
-        return cls(task, networks, task.scale(cfg), str(cfg.model.name))
+        return cls(task, networks, scale, name)
 
     @classmethod
     def load(cls, task, path, checkpoint: dict, config, device="cpu", use_ema: bool = True) -> Translator:
@@ -51,7 +49,7 @@ class Translator:
             stored = "ema" if key == "generator" and use_ema and checkpoint.get("ema") is not None else key
             load_weights(network, checkpoint[stored], stored, path)
             networks[direction] = network.to(device).eval().requires_grad_(False)
-        return cls(task, networks, task.scale(config), str(config.model.name))
+        return cls(task, networks, task.scale(config.data), str(config.model.name))
 
     def network(self, direction: str) -> nn.Module:
         if direction not in self.networks:
@@ -72,21 +70,10 @@ class Translator:
             network.train(was_training)
 
 
-def heldout_pairs(data_cfg):
-    """The held-out split of an image-to-image dataset (data.eval_split: val or test), no jitter.
-
-    Built once for a data config: a run's preview and its evaluator share it (and gan-sample's)."""
-    return _heldout_pairs(OmegaConf.to_yaml(data_cfg, resolve=True))
-
-
-@functools.lru_cache(maxsize=1)
-def _heldout_pairs(data_yaml: str):
-    cfg = OmegaConf.create(data_yaml)
-    with open_dict(cfg):
-        cfg.split = cfg.get("eval_split") or "test"
-        if "split" in cfg.dataset:
-            cfg.dataset.split = cfg.split
-    return build_dataset(cfg)
+def heldout_pairs(data):
+    """The held-out split of an image-to-image dataset (data.eval_split: val or test), no jitter, of
+    `data` (a run's DataSource, which builds it once for its preview and its evaluator; or a data config)."""
+    return as_source(data).heldout
 
 
 def upscaled_input(lr: torch.Tensor, size) -> torch.Tensor:

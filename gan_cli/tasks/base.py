@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from gan_cli.errors import UserError
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Loaded:
     """A checkpoint read once (gan_cli.runs.config.ReadCheckpoint: path, contents, checked config) and
     its task: what a command hands to the functions that use it."""
@@ -57,18 +57,20 @@ class Task:
         return f"  {self.name:17s}{self.summary}: model={self.models}; data={self.data}"
 
     # --- a run -----------------------------------------------------------------------------------
+    # `run` is the run's description (gan_cli/tasks/run_description.py): its typed settings, data, config.
     def check_config(self, cfg) -> None:
         """The task's own checks of a run's config (before anything is built)."""
 
-    def preview(self, state, run_log, cfg, device):
+    def preview(self, state, run_log, run, device):
         """A callable(step) that writes the training preview (grids, comparison rows)."""
         raise NotImplementedError
 
-    def evaluator(self, cfg, device):
-        """The evaluator of the task's metrics (called on what `evaluated` gives)."""
+    def evaluator(self, run, device):
+        """The evaluator of the task's metrics (called on what `evaluated` gives), for a run in training
+        or a checkpoint's (Loaded.run)."""
         raise NotImplementedError
 
-    def evaluated(self, state, cfg):
+    def evaluated(self, state, run):
         """What the evaluator judges during training: the sampling generator, or a translator."""
         raise NotImplementedError
 

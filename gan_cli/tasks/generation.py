@@ -19,15 +19,16 @@ def _positive_int(value, key: str) -> None:
 class GridPreview:
     """The fixed latents through the sampling generator (EMA if any): a grid, or 2-D points over real data."""
 
-    def __init__(self, state, run_log, cfg, device):
+    def __init__(self, state, run_log, run, device):
         from gan_cli.data import real_samples
 
         self.state, self.run_log = state, run_log
-        z, labels, _ = state.latents.layout.grid(cfg.trainer.num_fixed_samples, cfg.trainer.seed)
+        trainer = run.trainer
+        z, labels, _ = state.latents.layout.grid(trainer.num_fixed_samples, trainer.seed)
         self.fixed_noise = z.to(device)
         self.fixed_labels = labels.to(device) if labels is not None else None
         self.rows = int(labels.max()) + 1 if labels is not None else None  # a row per class
-        self.real_preview = real_samples(cfg.data, 1000, seed=cfg.trainer.seed) if len(cfg.data.shape) == 1 else None
+        self.real_preview = real_samples(run.data, 1000, seed=trainer.seed) if len(run.data.shape) == 1 else None
 
     def __call__(self, step: int) -> None:
         import torch
@@ -55,15 +56,15 @@ class GenerationTask(Task):
     def check_config(self, cfg) -> None:
         _positive_int(cfg.model.latent_dim, "model.latent_dim")
 
-    def preview(self, state, run_log, cfg, device):
-        return GridPreview(state, run_log, cfg, device)
+    def preview(self, state, run_log, run, device):
+        return GridPreview(state, run_log, run, device)
 
-    def evaluator(self, cfg, device):
+    def evaluator(self, run, device):
         from gan_cli.eval.evaluator import Evaluator
 
-        return Evaluator(cfg, device)
+        return Evaluator(run.data, run.latent_layout, run.eval, device)
 
-    def evaluated(self, state, cfg):
+    def evaluated(self, state, run):
         return state.sampler
 
     def evaluate_checkpoint(self, loaded: Loaded, options, device):

@@ -17,15 +17,15 @@ class ComparisonPreview:
     """Held-out examples through the image-to-image generator(s): rows of three columns per example,
     as the task draws them, for every direction the model translates."""
 
-    def __init__(self, translator, run_log, cfg, pairs=None):
+    def __init__(self, translator, run_log, run):
         from gan_cli import distributed
         from gan_cli.inference.image_to_image import heldout_pairs, preview_indices
 
         self.translator, self.run_log = translator, run_log
-        self.pairs = (pairs if pairs is not None else heldout_pairs(cfg.data)) if distributed.is_main() else None
-        count = min(cfg.trainer.num_fixed_samples, PREVIEW_EXAMPLES)
-        self.indices = preview_indices(len(self.pairs), count, cfg.trainer.seed) if self.pairs is not None else []
-        self.crop = cfg.data.get("crop")
+        self.pairs = heldout_pairs(run.data) if distributed.is_main() else None  # built once: the evaluator's too
+        count = min(run.trainer.num_fixed_samples, PREVIEW_EXAMPLES)
+        self.indices = preview_indices(len(self.pairs), count, run.trainer.seed) if self.pairs is not None else []
+        self.crop = run.data.config.get("crop")
 
     def __call__(self, step: int) -> None:
         from gan_cli import distributed
@@ -50,8 +50,8 @@ class TranslationTask(Task):
     def metric_set(self):
         raise NotImplementedError
 
-    def scale(self, cfg) -> int:
-        """Output size over input size."""
+    def scale(self, data) -> int:
+        """Output size over input size, for a data config node."""
         return 1
 
     def comparison_columns(self, translator, examples, direction: str, crop):
@@ -59,33 +59,35 @@ class TranslationTask(Task):
 
         return paired_columns(translator, examples, direction, crop)
 
-    def translator(self, state, cfg):
+    def translator(self, state, run):
         from gan_cli.inference.image_to_image import Translator
 
-        return Translator.from_state(self, state, cfg)
+        return Translator.from_state(self, state, self.scale(run.data.config), str(run.model.name))
 
     def load_translator(self, loaded: Loaded, device="cpu", use_ema: bool = True):
         from gan_cli.inference.image_to_image import Translator
 
         return Translator.load(self, loaded.path, loaded.checkpoint, loaded.config, device, use_ema)
 
-    def preview(self, state, run_log, cfg, device):
-        return ComparisonPreview(self.translator(state, cfg), run_log, cfg)
+    def preview(self, state, run_log, run, device):
+        return ComparisonPreview(self.translator(state, run), run_log, run)
 
-    def evaluator(self, cfg, device):
+    def evaluator(self, run, device):
         from gan_cli.eval.translation_metrics import TranslationEvaluator
 
-        return TranslationEvaluator(cfg, self.metric_set, self.scale(cfg), device)
+        return TranslationEvaluator(run.data, run.eval, self.metric_set, str(run.model.name),
+                                    self.scale(run.data.config), device)
 
-    def evaluated(self, state, cfg):
-        return self.translator(state, cfg)
+    def evaluated(self, state, run):
+        return self.translator(state, run)
 
     def evaluate_checkpoint(self, loaded: Loaded, options, device):
         from gan_cli.eval.checkpoint_report import evaluate_translator, evaluation_config
+        from gan_cli.tasks.run_description import RunDescription
 
         translator = self.load_translator(loaded, device, bool(options.get("ema", True)))
-        cfg = evaluation_config(loaded.checkpoint, options, loaded.path)
-        return evaluate_translator(loaded, translator, self.evaluator(cfg, device), options)
+        run = RunDescription.of(evaluation_config(loaded.checkpoint, options, loaded.path), self)
+        return evaluate_translator(loaded, translator, self.evaluator(run, device), options)
 
     def sample(self, loaded: Loaded, cfg, out, device) -> str:
         from gan_cli.inference.translate_files import heldout_grid_to_file, translate_to_files

@@ -20,8 +20,8 @@ class SuperResolutionTask(TranslationTask):
     resizes_inputs = False
     input_help = "bicubic | output | original"
 
-    def scale(self, cfg) -> int:
-        return int(cfg.data.get("scale") or 1)
+    def scale(self, data) -> int:
+        return int(data.get("scale") or 1)
 
     @cached_property
     def metric_set(self):

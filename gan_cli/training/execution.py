@@ -39,7 +39,8 @@ class Execution:
     compile: bool = False          # torch.compile the networks the step calls
 
     @classmethod
-    def from_config(cls, trainer, device: torch.device, data_shape) -> Execution:
+    def from_settings(cls, trainer, device: torch.device, data_shape) -> Execution:
+        """From the trainer's settings (gan_cli/run_settings.py TrainerSettings, or its config node)."""
         return cls(device, parse_precision(trainer.precision),
                    use_channels_last(trainer.channels_last, device, data_shape), bool(trainer.compile))
 

@@ -12,7 +12,7 @@ from omegaconf import OmegaConf
 from gan_cli import distributed
 from gan_cli.numbers import diverged_weight_bound
 from gan_cli.runs.checkpoints import FORMAT, CheckpointWriter
-from gan_cli.tasks import Task, config_task
+from gan_cli.tasks.run_description import RunDescription
 from gan_cli.training.loop import FiniteGuard, Hook
 from gan_cli.training.run_log import RunLog
 from gan_cli.training.state import TrainingState
@@ -61,12 +61,12 @@ def progress_line(step: int, total: int, values: dict[str, float], elapsed: floa
 class CheckpointHook:
     """checkpoints/step_*.pt and last.pt (every rank gathers its state; rank 0 writes)."""
 
-    def __init__(self, state: TrainingState, cfg, run_dir: Path):
+    def __init__(self, state: TrainingState, run: RunDescription, run_dir: Path):
         self.state = state
-        self.writer = CheckpointWriter(run_dir, keep=cfg.trainer.keep_checkpoints)
-        self.configs = {"config": OmegaConf.to_container(cfg, resolve=True),  # what ran
-                        "config_source": OmegaConf.to_container(cfg)}          # interpolations kept, for resume
-        self.resumed_from = cfg.resume
+        self.writer = CheckpointWriter(run_dir, keep=run.trainer.keep_checkpoints)
+        self.configs = {"config": OmegaConf.to_container(run.config, resolve=True),  # what ran
+                        "config_source": OmegaConf.to_container(run.config)}          # interpolations kept, for resume
+        self.resumed_from = run.resume
 
     def payload(self) -> dict:
         return {"format": FORMAT, **self.configs, **self.state.state_dict()}
@@ -92,14 +92,14 @@ class CheckpointHook:
 class EvalHook:
     """Sample-quality metrics (eval.every); checkpoints/best.pt when the best metric improves."""
 
-    def __init__(self, tracker, state: TrainingState, run_log: RunLog, checkpoints: CheckpointHook | None, cfg,
-                 task: Task):
+    def __init__(self, tracker, state: TrainingState, run_log: RunLog, checkpoints: CheckpointHook | None,
+                 run: RunDescription):
         self.tracker, self.state, self.run_log, self.checkpoints = tracker, state, run_log, checkpoints
-        self.cfg, self.task = cfg, task
+        self.run = run
 
     def __call__(self, step: int) -> None:
         # The sampling generator is the EMA's (refreshed each step): ask the task for it at each evaluation.
-        improved = self.tracker.evaluate(step, self.task.evaluated(self.state, self.cfg))
+        improved = self.tracker.evaluate(step, self.run.task.evaluated(self.state, self.run))
         if distributed.is_main():
             values = self.tracker.latest
             self.run_log.scalars({f"eval/{name}": value for name, value in values.items()}, step)
@@ -117,22 +117,21 @@ class RunHooks:
     checkpoints: CheckpointHook | None
 
 
-def run_hooks(cfg, state: TrainingState, images_per_step: int, stats: RunningStats, run_log: RunLog,
-              run_dir: Path, tracker, device, task: Task | None = None) -> RunHooks:
-    """The hooks of a gan-train run, with the intervals of cfg.trainer (and cfg.eval.every); the
+def run_hooks(run: RunDescription, state: TrainingState, images_per_step: int, stats: RunningStats,
+              run_log: RunLog, run_dir: Path, tracker, device) -> RunHooks:
+    """The hooks of a gan-train run, with the intervals of run.trainer (and run.eval.every); the
     task draws the preview (sample grids, comparison rows) and names what its evaluator judges."""
-    task = task or config_task(cfg)
-    trainer = cfg.trainer
+    trainer = run.trainer
     log = LogHook(state, stats, run_log, images_per_step, trainer.steps)
-    preview = task.preview(state, run_log, cfg, device)
+    preview = run.task.preview(state, run_log, run, device)
     hooks = [Hook(trainer.log_every, log, needs_finite=True), Hook(trainer.sample_every, preview)]
-    checkpoints = CheckpointHook(state, cfg, run_dir) if trainer.save_checkpoints else None
+    checkpoints = CheckpointHook(state, run, run_dir) if trainer.save_checkpoints else None
     if tracker is not None:
         # An evaluation may write best.pt: it needs sane weights, as a checkpoint does.
-        evaluate = EvalHook(tracker, state, run_log, checkpoints, cfg, task)
-        hooks.append(Hook(cfg.eval.every, evaluate, needs_finite_weights=True))
+        evaluate = EvalHook(tracker, state, run_log, checkpoints, run)
+        hooks.append(Hook(run.eval.every, evaluate, needs_finite_weights=True))
     if checkpoints is not None:
         hooks.append(Hook(trainer.checkpoint_every, checkpoints, on_stop=True, needs_finite_weights=True))
-    guard = FiniteGuard(state, device, checkpoints.last_good if checkpoints else lambda: cfg.resume,
+    guard = FiniteGuard(state, device, checkpoints.last_good if checkpoints else lambda: run.resume,
                         weight_bound=diverged_weight_bound(trainer.precision))
     return RunHooks(hooks, guard, log, checkpoints)

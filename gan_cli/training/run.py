@@ -1,4 +1,5 @@
-"""train(cfg): build the training state and the objective, then run the loop with its hooks.
+"""train(cfg): describe the run once, build the training state and the objective, then run the loop
+with its hooks.
 
 Under a process group (torchrun, SLURM, trainer.devices=N) every rank calls train(); rank 0 writes.
 """
@@ -23,7 +24,7 @@ from gan_cli.training.loop import training_loop
 from gan_cli.training.run_log import RunLog
 from gan_cli.training.schedules import LearningRateSchedule, lr_factor
 from gan_cli.training.stats import RunningStats
-from gan_cli.training.validation import check_run_config
+from gan_cli.training.validation import describe_run
 
 
 def train(cfg: DictConfig, run_dir: str | Path | None = None) -> dict[str, float]:
@@ -32,37 +33,36 @@ def train(cfg: DictConfig, run_dir: str | Path | None = None) -> dict[str, float
     Returns the last logged values, the last evaluation (eval/<name>) and the steps done.
     """
     run_dir = Path(run_dir or HydraConfig.get().runtime.output_dir)
-    task = check_run_config(cfg)
-    device = resolve_device(cfg.trainer.device)
-    torch.manual_seed(cfg.trainer.seed + distributed.rank())
-    execution = Execution.from_config(cfg.trainer, device, cfg.data.shape)
-    state = build_state(cfg, execution, task)
+    run = describe_run(cfg)  # every check, then the typed settings, the task and the data, once
+    trainer = run.trainer
+    device = resolve_device(trainer.device)
+    torch.manual_seed(trainer.seed + distributed.rank())
+    execution = Execution.from_settings(trainer, device, run.data.shape)
+    state = build_state(run, execution)
     stats = RunningStats()
-    objective = build_objective(cfg, state, execution, stats)
-    schedule = LearningRateSchedule(lr_factor(cfg.optim, cfg.trainer.steps), state.optimizers.values())
+    objective = build_objective(run, state, execution, stats)
+    schedule = LearningRateSchedule(lr_factor(run.optim, trainer.steps), state.optimizers.values())
     tracker = None
-    if cfg.eval.every > 0:
+    if run.eval.every > 0:
         # Building the evaluator loads the extractor and the real statistics: errors surface before step 1.
-        evaluator = task.evaluator(cfg, device) if distributed.is_main() else None
+        evaluator = run.task.evaluator(run, device) if distributed.is_main() else None
         tracker = EvalTracker(evaluator, device, run_dir)
-    if tracker is not None:
         state.extras["eval"] = tracker
-    if cfg.resume:
-        state.load_state_dict(load_checkpoint(cfg.resume), source=cfg.resume)
+    if run.resume:
+        state.load_state_dict(load_checkpoint(run.resume), source=run.resume)
 
     run_log = RunLog(run_dir, enabled=distributed.is_main())
-    accumulate = int(cfg.trainer.get("accumulate", 1) or 1)
-    images_per_step = objective.images_per_step * accumulate
-    hooks = run_hooks(cfg, state, images_per_step, stats, run_log, run_dir, tracker, device, task)
+    images_per_step = objective.images_per_step * trainer.accumulate
+    hooks = run_hooks(run, state, images_per_step, stats, run_log, run_dir, tracker, device)
     run_log.info(
-        f"Training {cfg.model.name} on {cfg.data.name} {list(cfg.data.shape)} with {objective.description}"
-        f"{f' ({accumulate} batches per update)' if accumulate > 1 else ''} on {device}"
+        f"Training {run.name} {list(run.data.shape)} with {objective.description}"
+        f"{f' ({trainer.accumulate} batches per update)' if trainer.accumulate > 1 else ''} on {device}"
         f" ({distributed.world_size()} process(es), precision {execution.precision}), steps {state.step} -> "
-        f"{cfg.trainer.steps}; run folder: {run_dir}"
+        f"{trainer.steps}; run folder: {run_dir}"
     )
     try:
-        training_loop(state, objective, hooks.hooks, cfg.trainer.steps, hooks.guard, before_step=schedule,
-                      accumulate=accumulate)
+        training_loop(state, objective, hooks.hooks, trainer.steps, hooks.guard, before_step=schedule,
+                      accumulate=trainer.accumulate)
     finally:
         run_log.close()
     final = {**hooks.log.last_values, "step": state.step, **(tracker.final_values() if tracker else {})}

@@ -7,10 +7,13 @@ import math
 import torch.nn as nn
 from omegaconf import OmegaConf
 
+from gan_cli.data import DataSource
 from gan_cli.errors import UserError
 from gan_cli.numbers import RANGES, check_number_range
 from gan_cli.options import check_known_keys, check_missing_values, check_options
-from gan_cli.tasks import Task, check_task
+from gan_cli.run_settings import RunSettings
+from gan_cli.tasks import check_task
+from gan_cli.tasks.run_description import RunDescription
 from gan_cli.training.train_options import GROUP_NODES, MISSING_EXAMPLES, TRAIN_OPTIONS
 
 # trainer.precision=bf16/fp16 is autocast: weights, optimizer state and losses stay float32, and a
@@ -28,22 +31,23 @@ def check_command_config(cfg) -> None:
     check_options(cfg, TRAIN_OPTIONS)
 
 
-def check_run_config(cfg) -> Task:
-    """Every value a run reads that can be wrong on its own, named before any work is done."""
+def describe_run(cfg) -> RunDescription:
+    """The run `cfg` composes, described once: every value it reads that can be wrong on its own named
+    before any work is done, gan-train's own keys typed (gan_cli/run_settings.py), its task chosen."""
     check_missing_values(cfg, "gan-train", MISSING_EXAMPLES)  # first: nothing may resolve a ???
-    check_options(cfg, TRAIN_OPTIONS)  # trainer.*, eval.*, regularizers.*, augment.*, resume, objective
+    settings = RunSettings.from_config(cfg)  # trainer.*, eval.*, regularizers.*, augment.*, resume, objective
     task = check_task(cfg)  # before the groups resolve: a model's config may not resolve on data of another task
     # The values as written first, so that a bad one is named where it was set (trainer.steps, not
     # optim.schedule_steps=${trainer.steps}); then as resolved, for values a resolver computes.
     for resolve in (False, True):
         check_config_numbers(OmegaConf.to_container(cfg, resolve=resolve, throw_on_missing=False))
-    check_learning_rates(cfg)
+    check_learning_rates(cfg.optim)
     decay = cfg.model.ema_decay
     if decay is not None and (isinstance(decay, bool) or not isinstance(decay, (int, float)) or not 0 <= decay < 1):
         raise UserError(f"model.ema_decay={decay!r} must be a number in [0, 1) (e.g. 0.999: the EMA generator "
                         f"keeps 99.9% of itself at each step), or null for no EMA.")
     task.check_config(cfg)  # the task's own keys (model.latent_dim; CycleGAN has no EMA)
-    return task
+    return RunDescription(cfg, settings, task, DataSource(cfg.data))
 
 
 def check_weight(value, key: str) -> float:
@@ -65,14 +69,14 @@ def check_config_numbers(values, prefix: str = "") -> None:
         check_config_numbers(value, where)
 
 
-def check_learning_rates(cfg) -> None:
+def check_learning_rates(optim) -> None:
     """The optimizer group's learning rates (the trainer's keys are in the option table)."""
     for key in ("lr", "g_lr", "d_lr"):
-        value = cfg.optim.get(key)  # an optimizer config may have any of them
+        value = optim.get(key)  # an optimizer config may have any of them
         if value is not None and not (isinstance(value, (int, float)) and value > 0):
             raise UserError(f"optim.{key}={value!r} must be a positive number (such as 2e-4).")
     for side in ("generator", "discriminator"):
-        check_first_update(cfg.optim, side)
+        check_first_update(optim, side)
 
 
 def check_first_update(optim, side: str) -> None:
@@ -99,7 +103,7 @@ def check_first_update(optim, side: str) -> None:
                         f"below {RANGES['float32'][1] * (1 - betas[0]):.3g}; GANs train with rates such as 2e-4.")
 
 
-def check_critic(cfg, discriminator: nn.Module, loss, penalties: list, constraints: list) -> None:
+def check_critic(model, discriminator: nn.Module, loss, penalties: list, constraints: list) -> None:
     """A Wasserstein critic must be kept Lipschitz, and input-gradient penalties exclude batch norm."""
     has_batch_norm = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in discriminator.modules())
     has_spectral_norm = any(hasattr(m, "parametrizations") for m in discriminator.modules())
@@ -107,7 +111,7 @@ def check_critic(cfg, discriminator: nn.Module, loss, penalties: list, constrain
     bounding = [penalty for penalty in penalties if not penalty.on_real_logits]
     if loss.needs_lipschitz_critic and not (bounding or constraints or has_spectral_norm):
         raise UserError(
-            f"loss={loss.name} needs a Lipschitz critic, but model={cfg.model.name} has no spectral norm in D and "
+            f"loss={loss.name} needs a Lipschitz critic, but model={model.name} has no spectral norm in D and "
             f"neither a gradient penalty nor weight clipping is set: the critic's score would grow without bound. "
             f"Use model=wgan_gp or model=wgan, or add regularizers.weight_clip=0.01, or "
             f"regularizers.gradient_penalty=10 with a critic without batch norm (model.discriminator.norm=layer)."
@@ -116,30 +120,30 @@ def check_critic(cfg, discriminator: nn.Module, loss, penalties: list, constrain
         if penalty.forbids_batch_norm and has_batch_norm:
             raise UserError(
                 f"The {penalty.name} penalises each sample's input gradient, which batch norm in the "
-                f"discriminator makes meaningless (model={cfg.model.name} has model.discriminator.norm=batch). "
+                f"discriminator makes meaningless (model={model.name} has model.discriminator.norm=batch). "
                 f"Use model.discriminator.norm=layer (the WGAN-GP recipe, model=wgan_gp), instance or none."
             )
 
 
-def check_labels(cfg, conditional: bool, auxiliary) -> None:
-    """Conditional models and class objectives need a dataset with labels."""
+def check_labels(model, data, conditional: bool, auxiliary) -> None:
+    """Conditional models and class objectives need a dataset with labels (data: its config node)."""
     needs = conditional or getattr(auxiliary, "needs_labels", False)
-    if needs and not cfg.data.get("num_classes"):
+    if needs and not data.get("num_classes"):
         raise UserError(
-            f"model={cfg.model.name} is conditional on class labels, but data={cfg.data.name} has none "
+            f"model={model.name} is conditional on class labels, but data={data.name} has none "
             f"(data.num_classes is null). Use a labelled dataset: data=digits, mnist, fashion_mnist or cifar10."
         )
 
 
-def check_codes(cfg, auxiliary) -> None:
+def check_codes(model, auxiliary) -> None:
     """InfoGAN: z holds the noise and the codes, so latent_dim must add up."""
     code_dim = getattr(auxiliary, "code_dim", 0)
     if not code_dim:
         return
-    noise_dim = cfg.model.get("noise_dim", cfg.model.latent_dim - code_dim)
-    if noise_dim < 1 or noise_dim + code_dim != cfg.model.latent_dim:
+    noise_dim = model.get("noise_dim", model.latent_dim - code_dim)
+    if noise_dim < 1 or noise_dim + code_dim != model.latent_dim:
         raise UserError(
-            f"model.latent_dim={cfg.model.latent_dim} must be model.noise_dim ({noise_dim}) plus the code sizes "
+            f"model.latent_dim={model.latent_dim} must be model.noise_dim ({noise_dim}) plus the code sizes "
             f"({code_dim}: the categorical sizes plus the continuous count); set model.latent_dim="
             f"{max(noise_dim, 1) + code_dim}."
         )

@@ -146,18 +146,19 @@ class AdversarialObjective:
             self.stats.add(key, value)
 
 
-def from_config(cfg, state: TrainingState, execution: Execution, stats: RunningStats) -> AdversarialObjective:
-    """The objective that `cfg` describes (model.objective's target: loss, regularizers, auxiliary, augment)."""
-    loss = build(cfg.loss, "loss")
-    penalties, constraints = build_regularizers(cfg.regularizers)
-    g_penalties = build_generator_regularizers(cfg.regularizers)
-    auxiliary = build(cfg.model.auxiliary, "model.auxiliary") if cfg.model.auxiliary is not None else None
-    check_critic(cfg, state.discriminator, loss, penalties, constraints)
-    check_labels(cfg, bool(cfg.model.conditional), auxiliary)
-    check_codes(cfg, auxiliary)
-    policy = cfg.augment.policy
+def from_config(run, state: TrainingState, execution: Execution, stats: RunningStats) -> AdversarialObjective:
+    """The objective of the run (model.objective's target: loss, regularizers, auxiliary, augment)."""
+    model = run.model
+    loss = build(run.loss, "loss")
+    penalties, constraints = build_regularizers(run.regularizers)
+    g_penalties = build_generator_regularizers(run.regularizers)
+    auxiliary = build(model.auxiliary, "model.auxiliary") if model.auxiliary is not None else None
+    check_critic(model, state.discriminator, loss, penalties, constraints)
+    check_labels(model, run.data.config, bool(model.conditional), auxiliary)
+    check_codes(model, auxiliary)
+    policy = run.augment.policy
     return AdversarialObjective(
-        state, execution, loss, stats, n_critic=cfg.trainer.n_critic, penalties=penalties,
-        constraints=constraints, auxiliary=auxiliary, augment=DiffAugment(policy) if policy else None,
-        conditional=bool(cfg.model.conditional), g_penalties=g_penalties,
+        state, execution, loss, stats, n_critic=run.trainer.n_critic, penalties=penalties,
+        constraints=constraints, auxiliary=auxiliary, augment=DiffAugment(list(policy)) if policy else None,
+        conditional=bool(model.conditional), g_penalties=g_penalties,
     )

@@ -95,19 +95,19 @@ class CycleGANObjective:
         return Loss(d_a + d_b)
 
 
-def from_config(cfg, state: TrainingState, execution: Execution, stats: RunningStats) -> CycleGANObjective:
-    model = cfg.model
+def from_config(run, state: TrainingState, execution: Execution, stats: RunningStats) -> CycleGANObjective:
+    model, data = run.model, run.data.config
     pool_size = model.pool_size
     if isinstance(pool_size, bool) or not isinstance(pool_size, int) or pool_size < 0:
         raise UserError(f"model.pool_size={pool_size!r} must be a whole number of 0 or more (generated images "
                         f"kept to show D again; the paper uses 50, 0 shows only the newest).")
     identity = check_weight(model.identity_weight, "model.identity_weight")
-    if identity and list(cfg.data.input_shape) != list(cfg.data.shape):
+    if identity and list(data.input_shape) != list(data.shape):
         raise UserError(f"model.identity_weight={identity:g} feeds domain B's images to G_AB, which needs both "
-                        f"domains to have the same shape, but data.input_shape={list(cfg.data.input_shape)} and "
-                        f"data.shape={list(cfg.data.shape)}: set model.identity_weight=0.")
-    pools = ImagePools(pool_size, cfg.trainer.seed)
+                        f"domains to have the same shape, but data.input_shape={list(data.input_shape)} and "
+                        f"data.shape={list(data.shape)}: set model.identity_weight=0.")
+    pools = ImagePools(pool_size, run.trainer.seed)
     state.extras["image_pools"] = pools
-    return CycleGANObjective(state, execution, adversarial_loss(cfg.loss), stats, pools,
+    return CycleGANObjective(state, execution, adversarial_loss(run.loss), stats, pools,
                              cycle_weight=check_weight(model.cycle_weight, "model.cycle_weight"),
                              identity_weight=identity)

@@ -69,8 +69,8 @@ class Pix2PixObjective:
         return Loss(total)
 
 
-def from_config(cfg, state: TrainingState, execution: Execution, stats: RunningStats) -> Pix2PixObjective:
-    model = cfg.model
-    return Pix2PixObjective(state, execution, adversarial_loss(cfg.loss), stats,
+def from_config(run, state: TrainingState, execution: Execution, stats: RunningStats) -> Pix2PixObjective:
+    model = run.model
+    return Pix2PixObjective(state, execution, adversarial_loss(run.loss), stats,
                             l1_weight=check_weight(model.l1_weight, "model.l1_weight"),
                             adversarial_weight=check_weight(model.adversarial_weight, "model.adversarial_weight"))

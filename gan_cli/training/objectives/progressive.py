@@ -69,13 +69,12 @@ def _phase_changed(before: tuple[int, float], after: tuple[int, float]) -> bool:
     return math.floor(a) != math.floor(b) or math.ceil(a) != math.ceil(b)
 
 
-def from_config(cfg, state, execution, stats) -> ProgressiveObjective:
+def from_config(run, state, execution, stats) -> ProgressiveObjective:
     if not hasattr(state.generator, "set_growth") or not hasattr(state.discriminator, "set_growth"):
         raise UserError("model.objective=progressive grows G and D, which must both be ProGAN networks "
                         "(gan_cli.models.progan.ProGANGenerator / ProGANDiscriminator).")
-    images = cfg.model.images_per_phase
+    images = run.model.images_per_phase
     if isinstance(images, bool) or not isinstance(images, int) or images < 1:
         raise UserError(f"model.images_per_phase={images!r} must be a positive whole number of images (each fade-in "
                         f"and each stable phase shows D this many real images; 800000 in the paper).")
-    accumulate = int(cfg.trainer.get("accumulate", 1) or 1)
-    return ProgressiveObjective(adversarial_from_config(cfg, state, execution, stats), images, accumulate)
+    return ProgressiveObjective(adversarial_from_config(run, state, execution, stats), images, run.trainer.accumulate)

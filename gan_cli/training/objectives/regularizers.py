@@ -7,6 +7,7 @@ import torch.nn as nn
 
 from gan_cli.errors import UserError
 from gan_cli.models.biggan import orthogonal_penalty
+from gan_cli.run_settings import RegularizerSettings
 from gan_cli.training.objectives.auxiliary import split_output
 
 
@@ -65,46 +66,31 @@ class WeightClip:
             p.clamp_(-self.limit, self.limit)
 
 
-def build_regularizers(settings) -> tuple[list, list]:
-    """(penalties added to D's loss, constraints applied to D's weights) from the `regularizers` config."""
+def build_regularizers(settings: RegularizerSettings) -> tuple[list, list]:
+    """(penalties added to D's loss, constraints applied to D's weights) from the run's regularizer
+    settings (each value already checked positive or null: gan_cli/run_settings.py)."""
     penalties, constraints = [], []
-    for key in ("gradient_penalty", "weight_clip"):  # r1 is checked below
-        value = settings.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0):
-            raise UserError(f"regularizers.{key}={value!r} must be a positive number, or null to turn it off.")
-    gradient_penalty, weight_clip = settings.get("gradient_penalty"), settings.get("weight_clip")
-    if gradient_penalty and weight_clip:
+    if settings.gradient_penalty and settings.weight_clip:
         raise UserError(
-            f"regularizers.gradient_penalty={gradient_penalty} and regularizers.weight_clip={weight_clip} are both "
-            f"set; choose one way to keep the critic Lipschitz: the gradient penalty (WGAN-GP, "
-            f"regularizers.weight_clip=null) or weight clipping (WGAN, regularizers.gradient_penalty=null)."
+            f"regularizers.gradient_penalty={settings.gradient_penalty:g} and regularizers.weight_clip="
+            f"{settings.weight_clip:g} are both set; choose one way to keep the critic Lipschitz: the gradient "
+            f"penalty (WGAN-GP, regularizers.weight_clip=null) or weight clipping (WGAN, "
+            f"regularizers.gradient_penalty=null)."
         )
-    if gradient_penalty:
-        penalties.append(GradientPenalty(float(gradient_penalty)))
-    r1 = settings.get("r1")
-    if r1 is not None:
-        if isinstance(r1, bool) or not isinstance(r1, (int, float)) or r1 <= 0:
-            raise UserError(f"regularizers.r1={r1!r} must be a positive number (gamma, e.g. 10), or null to turn it off.")
-        penalties.append(R1Penalty(float(r1), settings.get("r1_interval", 1)))
-    if weight_clip:
-        constraints.append(WeightClip(float(weight_clip)))
-    drift = _positive_or_null(settings, "drift", "epsilon, e.g. 0.001 as ProGAN")
-    if drift:
-        penalties.append(DriftPenalty(drift))
+    if settings.gradient_penalty:
+        penalties.append(GradientPenalty(settings.gradient_penalty))
+    if settings.r1:
+        penalties.append(R1Penalty(settings.r1, settings.r1_interval))
+    if settings.weight_clip:
+        constraints.append(WeightClip(settings.weight_clip))
+    if settings.drift:
+        penalties.append(DriftPenalty(settings.drift))
     return penalties, constraints
 
 
-def build_generator_regularizers(settings) -> list:
-    """Penalties added to G's loss, from the `regularizers` config (orthogonal: BigGAN's beta)."""
-    beta = _positive_or_null(settings, "orthogonal", "beta, e.g. 1e-4 as BigGAN")
-    return [OrthogonalPenalty(beta)] if beta else []
-
-
-def _positive_or_null(settings, key: str, example: str) -> float | None:
-    value = settings.get(key)
-    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0):
-        raise UserError(f"regularizers.{key}={value!r} must be a positive number ({example}), or null to turn it off.")
-    return float(value) if value is not None else None
+def build_generator_regularizers(settings: RegularizerSettings) -> list:
+    """Penalties added to G's loss, from the run's regularizer settings (orthogonal: BigGAN's beta)."""
+    return [OrthogonalPenalty(settings.orthogonal)] if settings.orthogonal else []
 
 
 class DriftPenalty(Penalty):

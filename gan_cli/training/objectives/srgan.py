@@ -90,11 +90,11 @@ def pretrain_steps(value, total_steps: int) -> int:
     return int(round(value * total_steps)) if isinstance(value, float) else int(value)
 
 
-def from_config(cfg, state: TrainingState, execution: Execution, stats: RunningStats) -> SRGANObjective:
-    model = cfg.model
-    perceptual = cfg.loss.get("perceptual") or {"layer": "pixel"}
-    steps = cfg.optim.get("schedule_steps") or cfg.trainer.steps
-    return SRGANObjective(state, execution, adversarial_loss(cfg.loss), stats,
+def from_config(run, state: TrainingState, execution: Execution, stats: RunningStats) -> SRGANObjective:
+    model = run.model
+    perceptual = run.loss.get("perceptual") or {"layer": "pixel"}
+    steps = run.optim.get("schedule_steps") or run.trainer.steps
+    return SRGANObjective(state, execution, adversarial_loss(run.loss), stats,
                           build_content_loss(perceptual, execution.device),
                           pretrain_steps=pretrain_steps(model.pretrain_steps, int(steps)),
                           adversarial_weight=check_weight(model.adversarial_weight, "model.adversarial_weight"))

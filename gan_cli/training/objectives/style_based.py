@@ -140,19 +140,19 @@ class StyleGAN2Objective:
         return Loss(penalty + 0 * fake[:, 0, 0, 0].float().sum(), checked=penalty)
 
 
-def from_config(cfg, state: TrainingState, execution: Execution, stats: RunningStats) -> StyleGAN2Objective:
-    model, regularizers = cfg.model, cfg.regularizers
+def from_config(run, state: TrainingState, execution: Execution, stats: RunningStats) -> StyleGAN2Objective:
+    model, regularizers = run.model, run.regularizers
     if not hasattr(state.generator, "mapping"):
         raise UserError(f"model.objective=stylegan2 needs a style-based generator (gan_cli.models.stylegan2.*), "
                         f"but model.generator is {type(state.generator).__name__}.")
-    if regularizers.get("gradient_penalty") or regularizers.get("weight_clip"):
+    if regularizers.gradient_penalty or regularizers.weight_clip:
         raise UserError("model=stylegan2 regularizes D with R1 (regularizers.r1, lazy every regularizers.r1_interval); "
                         "set regularizers.gradient_penalty=null and regularizers.weight_clip=null.")
-    loss = adversarial_loss(cfg.loss)
+    loss = adversarial_loss(run.loss)
     if loss.needs_lipschitz_critic:
         raise UserError(f"loss={loss.name} needs a Lipschitz critic, which StyleGAN2's R1 does not give; use loss=bce "
                         f"(the paper's logistic loss), lsgan or hinge.")
-    r1 = R1Penalty(float(regularizers.r1), int(regularizers.r1_interval)) if regularizers.get("r1") else None
+    r1 = R1Penalty(regularizers.r1, regularizers.r1_interval) if regularizers.r1 else None
     weight = check_weight(model.path_length_weight, "model.path_length_weight")
     interval = model.path_length_interval
     if isinstance(interval, bool) or not isinstance(interval, int) or interval < 1:
@@ -166,9 +166,9 @@ def from_config(cfg, state: TrainingState, execution: Execution, stats: RunningS
     # The path-length penalty is an update of its own (G_pl), so G's rate and betas are corrected; R1
     # joins D's regular update, which adds no update to correct for.
     lazy_optimizer(state.g_optimizer, path_length.interval if path_length else None)
-    policy = cfg.augment.policy
+    policy = run.augment.policy
     return StyleGAN2Objective(state, execution, loss, stats, r1, path_length, mixing,
-                              DiffAugment(policy) if policy else None)
+                              DiffAugment(list(policy)) if policy else None)
 
 
 def lazy_optimizer(optimizer: torch.optim.Optimizer, interval: int | None) -> None:
