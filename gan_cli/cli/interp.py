@@ -9,6 +9,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from gan_cli.cli.command_options import INTERP_OPTIONS, check_arguments, check_command
 from gan_cli.cli.wrapper import output_path, run_command
+from gan_cli.models.capabilities import ClassEmbedded, StyleBased
 from gan_cli.options import check_value
 
 
@@ -77,11 +78,11 @@ def style_picture(cfg: DictConfig, read, mode: str, device):
 def check_checkpoint_ranges(cfg: DictConfig, generator, ckpt, mode: str) -> None:
     """The keys whose range the checkpoint sets: crossover below the generator's number of style
     inputs, classes among its classes. Checked once it is loaded, before any image is made."""
-    if mode == "style_mixing" and hasattr(generator, "num_ws"):
+    if mode == "style_mixing" and isinstance(generator, StyleBased):
         check_value(INTERP_OPTIONS["crossover"], cfg.crossover, high=generator.num_ws - 1,
                     why=f" ({ckpt}'s generator has {generator.num_ws} style inputs)")
-    classes = getattr(generator, "num_classes", None)
-    if mode == "classes" and classes and hasattr(generator, "class_embedding"):
+    if mode == "classes" and isinstance(generator, ClassEmbedded):
+        classes = generator.num_classes
         check_value(INTERP_OPTIONS["classes"], cfg.classes, high=classes - 1,
                     why=f" ({ckpt}'s generator draws {classes} classes)")
 

@@ -12,6 +12,7 @@ from gan_cli.errors import UserError
 from gan_cli.inference import images
 from gan_cli.inference.loading import generator_of
 from gan_cli.latent_layout import LatentLayout
+from gan_cli.models.capabilities import Truncating
 from gan_cli.runs.config import read_checkpoint
 from gan_cli.runs.paths import RunPaths
 from gan_cli.seeds import latent_generator
@@ -57,7 +58,7 @@ def truncation_options(generator: nn.Module, truncation, z: torch.Tensor, seed: 
     resampled within [-truncation, truncation] (BigGAN); other models have none."""
     if truncation is None:
         return z, {}
-    kind = getattr(generator, "truncation", None)
+    kind = generator.truncation if isinstance(generator, Truncating) else None
     if kind is None:
         raise UserError(f"truncation={truncation} does not apply to model={name}: only StyleGAN2 (psi towards the "
                         f"average W) and BigGAN (z resampled within a threshold) have a truncation trick.")

@@ -18,10 +18,11 @@ import torch
 from gan_cli.errors import UserError
 from gan_cli.inference import images
 from gan_cli.inference.sampling import default_output, seed_latents
+from gan_cli.models.capabilities import ClassEmbedded, StyleBased
 
 
 def require_styles(generator, ckpt, what: str) -> None:
-    if not hasattr(generator, "mapping") or not hasattr(generator, "synthesis"):
+    if not isinstance(generator, StyleBased):
         raise UserError(f"{what} needs a style-based generator (model=stylegan2), but {ckpt} holds a "
                         f"{type(generator).__name__}; use mode=walk (space=z) for this model.")
 
@@ -79,7 +80,7 @@ def style_mixing_to_file(ckpt, generator, rows, cols, crossover: int | None, out
 @torch.no_grad()
 def class_walk(generator, seed: int, classes, steps: int) -> torch.Tensor:
     """The noise of `seed` with the class embedding walking from each class to the next."""
-    if not hasattr(generator, "class_embedding"):
+    if not isinstance(generator, ClassEmbedded):
         raise UserError(f"mode=classes walks between classes, which needs a class-conditional generator with a "
                         f"class embedding (model=biggan); {type(generator).__name__} has none.")
     device = next(generator.parameters()).device

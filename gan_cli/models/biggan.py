@@ -18,6 +18,7 @@ from torch.nn.utils import parametrize
 
 from gan_cli.errors import UserError
 from gan_cli.models.attention import SelfAttention, check_attention_resolution
+from gan_cli.models.capabilities import ClassEmbedded, Truncating
 from gan_cli.models.conditional import Projection, check_num_classes, require_labels
 from gan_cli.models.layers import spectral
 from gan_cli.models.resnet import (
@@ -156,7 +157,7 @@ class BigGANGeneratorBlock(GeneratorBlock):
         self.norm2 = LinearConditionalBatchNorm2d(out_channels, condition_dim)
 
 
-class BigGANGenerator(nn.Module):
+class BigGANGenerator(nn.Module, ClassEmbedded, Truncating):
     """BigGAN's G: (z, class labels) -> images in [-1, 1] of shape (B, C, R, R).
 
     With hierarchical latents z is split into len(blocks) + 1 equal chunks: the first feeds the

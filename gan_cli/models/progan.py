@@ -27,6 +27,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from gan_cli.errors import UserError
+from gan_cli.models.capabilities import Growing
 from gan_cli.models.conditional import Projection, check_num_classes, require_labels
 
 
@@ -121,10 +122,8 @@ def minibatch_stddev(x: torch.Tensor, group_size: int) -> torch.Tensor:
 # The growth state both networks share.
 
 
-class ProgressiveModule(nn.Module):
+class ProgressiveModule(nn.Module, Growing):
     """The growth state as buffers (`stage`, `alpha`) and its setters; starts at stage 0 (4x4), faded in."""
-
-    has_unused_parameters = True  # the layers of stages not reached yet get no gradient (DDP must allow it)
 
     def __init__(self, resolution: int):
         super().__init__()

@@ -20,6 +20,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from gan_cli.errors import UserError
+from gan_cli.models.capabilities import StyleBased, Truncating
 from gan_cli.models.conditional import check_num_classes, require_labels
 from gan_cli.models.stylegan2_layers import (
     EqualizedConv2d,
@@ -90,7 +91,7 @@ class SynthesisBlock(nn.Module):
         return x, image
 
 
-class StyleGAN2Generator(nn.Module):
+class StyleGAN2Generator(nn.Module, StyleBased, Truncating):
     """StyleGAN2 G (config F): mapping network z -> ws, skip synthesis network ws -> images."""
 
     truncation = "w_average"  # gan-sample truncates towards the tracked average w (self.w_avg)

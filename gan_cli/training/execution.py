@@ -17,6 +17,7 @@ import torch.nn as nn
 
 from gan_cli import distributed
 from gan_cli.errors import UserError
+from gan_cli.models.capabilities import Growing
 
 log = logging.getLogger("gan_cli")
 
@@ -74,7 +75,7 @@ class Execution:
 
             ids = [self.device.index] if self.device.type == "cuda" else None
             # A growing network (ProGAN) leaves the layers of later stages without gradients for a while.
-            unused = bool(getattr(module, "has_unused_parameters", False))
+            unused = isinstance(module, Growing) and module.has_unused_parameters
             wrapped = DDP(module, device_ids=ids, find_unused_parameters=unused)  # BN buffers follow rank 0
         if self.compile:
             if eager_because:

@@ -15,6 +15,7 @@ from gan_cli import distributed
 from gan_cli.distributed.devices import check_devices
 from gan_cli.distributed.spawn import WorkerFailed, launch_processes
 from gan_cli.errors import StopRequested, UserError
+from gan_cli.run_settings import RunSettings
 from gan_cli.runs.job_record import (
     finish_job,
     job_config,
@@ -95,9 +96,10 @@ def _record_config(cfg: DictConfig, run_dir: Path) -> None:
 
 def train_in_processes(cfg: DictConfig, run_dir: Path) -> dict[str, float]:
     """train() in this process, in the process group the environment describes, or in N spawned ones."""
-    devices = check_devices(cfg.trainer.devices, cfg.trainer.device)
+    trainer = RunSettings.from_config(cfg).trainer
+    devices = check_devices(trainer.devices, trainer.device)
     if distributed.environment_world_size() > 1:  # torchrun or SLURM started the ranks
-        distributed.init_from_env(timeout_s=cfg.trainer.ddp_timeout_s, device=cfg.trainer.device)
+        distributed.init_from_env(timeout_s=trainer.ddp_timeout_s, device=trainer.device)
         return train(cfg, run_dir)
     if devices > 1:
         paths = RunPaths(run_dir)
@@ -112,7 +114,7 @@ def train_in_processes(cfg: DictConfig, run_dir: Path) -> dict[str, float]:
 
 
 def _report_stop(cfg: DictConfig, run_dir: Path, step) -> None:
-    if cfg.trainer.save_checkpoints:
+    if RunSettings.from_config(cfg).trainer.save_checkpoints:
         log.warning(f"Stopped at step {step}; checkpoint written. Resume with: "
                     f"gan-train resume={RunPaths(run_dir).last_checkpoint}")
     else:

@@ -16,6 +16,7 @@ import torch
 
 from gan_cli import distributed
 from gan_cli.errors import UserError
+from gan_cli.models.capabilities import Growing
 from gan_cli.models.progan import growth_at
 from gan_cli.training.objectives import Phase
 from gan_cli.training.objectives.adversarial import AdversarialObjective
@@ -51,7 +52,7 @@ class ProgressiveObjective:
             for optimizer in self.state.optimizers.values():
                 optimizer.state.clear()
         for _, network in self.state.modules():
-            if hasattr(network, "set_growth"):
+            if isinstance(network, Growing):
                 network.set_growth(stage, alpha)
         device = next(self.state.generator.parameters()).device
         self.stats.add("progan/resolution", torch.tensor(4.0 * 2 ** stage, device=device))
@@ -70,7 +71,7 @@ def _phase_changed(before: tuple[int, float], after: tuple[int, float]) -> bool:
 
 
 def from_config(run, state, execution, stats) -> ProgressiveObjective:
-    if not hasattr(state.generator, "set_growth") or not hasattr(state.discriminator, "set_growth"):
+    if not isinstance(state.generator, Growing) or not isinstance(state.discriminator, Growing):
         raise UserError("model.objective=progressive grows G and D, which must both be ProGAN networks "
                         "(gan_cli.models.progan.ProGANGenerator / ProGANDiscriminator).")
     images = run.model.images_per_phase

@@ -19,6 +19,7 @@ import torch
 import torch.nn as nn
 
 from gan_cli.errors import UserError
+from gan_cli.models.capabilities import StyleBased
 from gan_cli.training.execution import Execution
 from gan_cli.training.objectives import DISCRIMINATOR, GENERATOR, Loss, Phase
 from gan_cli.training.objectives.augment import DiffAugment
@@ -142,7 +143,7 @@ class StyleGAN2Objective:
 
 def from_config(run, state: TrainingState, execution: Execution, stats: RunningStats) -> StyleGAN2Objective:
     model, regularizers = run.model, run.regularizers
-    if not hasattr(state.generator, "mapping"):
+    if not isinstance(state.generator, StyleBased):
         raise UserError(f"model.objective=stylegan2 needs a style-based generator (gan_cli.models.stylegan2.*), "
                         f"but model.generator is {type(state.generator).__name__}.")
     if regularizers.gradient_penalty or regularizers.weight_clip:
