@@ -71,12 +71,14 @@ _MODELS = {
     "stylegan2": ("StyleGAN2Generator", "StyleGAN2Discriminator"),
     "translator": ("ResnetGenerator",),
     "unet": ("UNetGenerator",),
+    "wavegan": ("WaveGANGenerator", "WaveGANDiscriminator"),
 }
 _DATASETS = {
     "digits": ("digits",), "folder": ("folder",), "mixtures": ("ring", "grid"),
     "offline_pairs": ("digit_edges", "photographs", "printed_digits"), "paired": ("paired_images",),
     "super_resolution": ("sr_images",), "unpaired": ("unpaired_images",),
     "torchvision_sets": ("mnist", "fashion_mnist", "cifar10", "celeba"),
+    "spoken_digits": ("spoken_digits",),
 }
 _OBJECTIVES = ("adversarial", "cyclegan", "pix2pix", "progressive", "srgan", "style_based")
 _LOSSES = ("BCELoss", "HingeLoss", "LeastSquaresLoss", "WassersteinLoss")

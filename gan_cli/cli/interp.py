@@ -32,6 +32,10 @@ def interpolate(cfg: DictConfig) -> None:
     from gan_cli.latent_layout import LatentLayout
 
     device = resolve_device(cfg.device)
+    written = loaded.task.interpolate(loaded, cfg, device)  # a task that draws its own walks (audio)
+    if written is not None:
+        print(written)
+        return
     mode = cfg.mode
     if mode == "auto":
         mode = "codes" if LatentLayout.from_config(loaded.config).code_dim else "walk"

@@ -4,6 +4,7 @@
     paired            image -> its paired image         model=pix2pix;  data=digits_edges, paired
     unpaired          domain A <-> domain B, no pairs   model=cyclegan; data=digits_printed, unpaired
     super_resolution  low-resolution -> high-resolution model=srgan;    data=photos, sr
+    audio             noise -> waveform                 model=wavegan;  data=spoken_digits
 
     task = check_task(cfg)            # the run's Task, once model and data agree on it
     loaded = load_for_task(path)      # a checkpoint read once, with its config and its Task
@@ -17,6 +18,7 @@ TASKS, and its configs (gan_cli/tasks/base.py says what a task answers).
 from __future__ import annotations
 
 from gan_cli.errors import UserError
+from gan_cli.tasks.audio_generation import AudioGenerationTask
 from gan_cli.tasks.base import Loaded, Task
 from gan_cli.tasks.generation import GenerationTask
 from gan_cli.tasks.paired_translation import PairedTask
@@ -24,7 +26,7 @@ from gan_cli.tasks.unpaired_translation import UnpairedTask
 from gan_cli.tasks.upscaling import SuperResolutionTask
 
 TASKS: dict[str, Task] = {task.name: task for task in (GenerationTask(), PairedTask(), UnpairedTask(),
-                                                        SuperResolutionTask())}
+                                                        SuperResolutionTask(), AudioGenerationTask())}
 DEFAULT = GenerationTask.name
 
 

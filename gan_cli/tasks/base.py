@@ -83,6 +83,10 @@ class Task:
         """gan-sample: write what the command's options ask; the line that says what was written."""
         raise NotImplementedError
 
+    def interpolate(self, loaded: Loaded, cfg, device) -> str | None:
+        """gan-interp, when the task draws its own walks (audio: a WAV of clips); None: the image walks."""
+        return None
+
     def require_latent_space(self, loaded: Loaded) -> None:
         """gan-interp: refuse a checkpoint whose generator has no latent space to walk."""
         if not self.latent_space:

@@ -59,6 +59,20 @@ class RunLog:
         grid.save(path)
         self.writer.add_image(f"samples/{direction}", np.asarray(grid.convert("RGB")), step, dataformats="HWC")
 
+    def audio(self, clips: torch.Tensor, step: int, sample_rate: int, listened: int = 4) -> None:
+        """An audio model's clips: the first `listened` to TensorBoard's audio tab, every clip's spectrogram
+        as one grid image, and the step's files (a WAV of the clips one after another, its spectrogram PNG)."""
+        if not self.writer:
+            return
+        from gan_cli.inference.audio_output import save_clips, spectrogram_images
+
+        for index, clip in enumerate(clips[:listened]):
+            self.writer.add_audio(f"samples/clip_{index}", clip.float().cpu().reshape(1, -1).clamp(-1, 1), step,
+                                  sample_rate=int(sample_rate))
+        grid = images.grid_image(spectrogram_images(clips), nrow=min(4, len(clips)))
+        self.writer.add_image("samples/spectrograms", np.asarray(grid.convert("RGB")), step, dataformats="HWC")
+        save_clips(clips, sample_rate, RunPaths(self.run_dir).sample_grid(step))
+
     def info(self, message: str) -> None:
         if self.enabled:
             log.info(message)
