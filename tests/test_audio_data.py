@@ -100,6 +100,8 @@ def test_pcm_of_every_width_becomes_floats_in_range():
     assert audio_clips.as_float(np.array([2.0, -3.0], np.float64)).tolist() == [1.0, -1.0]
     assert len(audio_clips.resample(np.zeros(22050, np.float32), 22050, 16000)) == 16000
     assert audio_clips.fit_length(np.ones(10, np.float32), 6, offset=2).tolist() == [0, 0, 1, 1, 1, 1]
+    faded = audio_clips.fade(np.ones(100, np.float32), 10)
+    assert faded[0] == 0 and faded[-1] < 0.2 and np.all(faded[10:90] == 1) and np.all(np.diff(faded[:10]) > 0)
 
 
 def test_espeak_speaks_a_word_and_names_a_bad_voice():

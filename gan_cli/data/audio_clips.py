@@ -37,6 +37,18 @@ def trim_silence(samples: np.ndarray, threshold: float = 0.01) -> np.ndarray:
     return samples[loud[0]: loud[-1] + 1] if loud.size else samples[:0]
 
 
+def fade(samples: np.ndarray, length: int) -> np.ndarray:
+    """Linear fades of `length` samples in and out: a clip cut mid-wave starts and ends without a click."""
+    length = min(length, len(samples) // 2)
+    if length < 1:
+        return samples
+    ramp = np.linspace(0.0, 1.0, length, endpoint=False, dtype=np.float32)
+    out = samples.astype(np.float32).copy()
+    out[:length] *= ramp
+    out[-length:] *= ramp[::-1]
+    return out
+
+
 def fit_length(samples: np.ndarray, length: int, offset: int = 0) -> np.ndarray:
     """Exactly `length` samples: cropped at the end, or zero-padded after `offset` leading zeros."""
     out = np.zeros(length, np.float32)
