@@ -131,3 +131,14 @@ def test_network_capabilities_are_declared_not_probed():
                 if any(word in subject for word in ("generator", "discriminator", "network", "module")):
                     found.append(f"{path.relative_to(PACKAGE)}:{node.lineno} {ast.unparse(node)}")
     assert found == []
+
+
+def test_a_run_without_checkpoints_says_so_at_its_end(tmp_path):
+    from conftest import run_cli
+
+    result = run_cli("gan-train", "debug=fast_dev_run", *TINY_COMMAND, f"hydra.run.dir={tmp_path / 'run'}",
+                     cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    output = result.stdout + result.stderr
+    assert "No checkpoint (trainer.save_checkpoints=false)" in output and "Checkpoint: None" not in output
+    assert "D(G(z)) " in output  # a generator of noise: its fakes are G(z)

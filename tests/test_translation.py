@@ -87,6 +87,7 @@ def test_pix2pix_commands_end_to_end(tmp_path):
     assert result.returncode == 0, result.stderr
     ckpt = run / "checkpoints" / "last.pt"
     assert "l1 " in result.stdout  # the L1 term on the progress line
+    assert "D(G(x)) " in result.stdout and "D(G(z))" not in result.stdout  # translations of inputs: no z
 
     heldout = run_cli("gan-sample", f"ckpt={ckpt}", "n=3", cwd=tmp_path, check=True)
     grid = Image.open(run / "samples" / "heldout_AtoB_seed0_n3.png")

@@ -48,6 +48,7 @@ class Task:
     # Checkpoint keys of the networks its models may define (each a model.<key> config node).
     networks: tuple[str, ...] = ("generator", "discriminator")
     latent_space: bool = False     # whether its generator draws from noise (latent stream, walks)
+    fake_label: str = "D(G(z))"    # D's score of the fakes, as the log line names it
 
     def __repr__(self) -> str:
         return f"<task {self.name}>"

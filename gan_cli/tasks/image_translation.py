@@ -44,6 +44,7 @@ class TranslationTask(Task):
     # Checkpoint key of each direction's generator.
     directions: dict[str, str] = {"AtoB": "generator"}
     resizes_inputs = True           # gan-sample input=: files resized to data.resolution (not for SR)
+    fake_label = "D(G(x))"          # the fakes are translations of inputs x: there is no z
     input_help = "input | output | target"
 
     @property

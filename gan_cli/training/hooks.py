@@ -19,7 +19,7 @@ from gan_cli.training.state import TrainingState
 from gan_cli.training.stats import RunningStats
 
 # Logged values shown on the progress line, with their short names.
-PROGRESS_VALUES = (("loss/d", "d_loss"), ("loss/g", "g_loss"), ("D/real", "D(x)"), ("D/fake", "D(G(z))"),
+PROGRESS_VALUES = (("loss/d", "d_loss"), ("loss/g", "g_loss"), ("D/real", "D(x)"), ("D/fake", "D(fake)"),
                    ("loss/gradient_penalty", "gp"), ("wasserstein_estimate", "W"), ("loss/l1", "l1"),
                    ("loss/cycle_a", "cycle_a"), ("loss/cycle_b", "cycle_b"), ("loss/pixel", "pixel"),
                    ("loss/content", "content"))
@@ -29,8 +29,9 @@ class LogHook:
     """Statistics reduced over the interval (one host sync), images/s, learning rates."""
 
     def __init__(self, state: TrainingState, stats: RunningStats, run_log: RunLog, images_per_step: int,
-                 total_steps: int):
+                 total_steps: int, fake_label: str = "D(G(z))"):
         self.state, self.stats, self.run_log, self.total_steps = state, stats, run_log, total_steps
+        self.fake_label = fake_label
         self.images_per_step = images_per_step * distributed.world_size()
         self.start_step = self.clock_step = state.step
         self.started = self.clock = time.perf_counter()
@@ -43,13 +44,17 @@ class LogHook:
         for key, optimizer in self.state.optimizers.items():
             values[f"lr/{key.removesuffix('_optimizer')}"] = optimizer.param_groups[0]["lr"]
         self.run_log.scalars(values, step)
-        self.run_log.info(progress_line(step, self.total_steps, values, now - self.started, self.start_step))
+        self.run_log.info(progress_line(step, self.total_steps, values, now - self.started, self.start_step,
+                                        self.fake_label))
         self.last_values, self.clock, self.clock_step = values, now, step
 
 
-def progress_line(step: int, total: int, values: dict[str, float], elapsed: float, start_step: int) -> str:
+def progress_line(step: int, total: int, values: dict[str, float], elapsed: float, start_step: int,
+                  fake_label: str = "D(G(z))") -> str:
+    """The log line of a step: losses, D's scores (D(fake) named as the task's fakes: D(G(z)), D(G(x))), speed, ETA."""
     parts = [f"step {step}/{total}"]
-    parts += [f"{label} {values[key]:.4f}" for key, label in PROGRESS_VALUES if key in values]
+    parts += [f"{fake_label if label == 'D(fake)' else label} {values[key]:.4f}" for key, label in PROGRESS_VALUES
+              if key in values]
     parts.append(f"{values['speed/images_per_sec']:.0f} img/s")
     done = step - start_step
     if done:
@@ -122,7 +127,7 @@ def run_hooks(run: RunDescription, state: TrainingState, images_per_step: int, s
     """The hooks of a gan-train run, with the intervals of run.trainer (and run.eval.every); the
     task draws the preview (sample grids, comparison rows) and names what its evaluator judges."""
     trainer = run.trainer
-    log = LogHook(state, stats, run_log, images_per_step, trainer.steps)
+    log = LogHook(state, stats, run_log, images_per_step, trainer.steps, run.task.fake_label)
     preview = run.task.preview(state, run_log, run, device)
     hooks = [Hook(trainer.log_every, log, needs_finite=True), Hook(trainer.sample_every, preview)]
     checkpoints = CheckpointHook(state, run, run_dir) if trainer.save_checkpoints else None

@@ -66,7 +66,10 @@ def train(cfg: DictConfig, run_dir: str | Path | None = None) -> dict[str, float
     finally:
         run_log.close()
     final = {**hooks.log.last_values, "step": state.step, **(tracker.final_values() if tracker else {})}
-    last = hooks.checkpoints.writer.last_path if hooks.checkpoints else None
-    run_log.info(f"Done: {state.step} steps. Checkpoint: {last}. Samples: {RunPaths(run_dir).samples}. "
+    if hooks.checkpoints is None:
+        saved = "No checkpoint (trainer.save_checkpoints=false)"
+    else:
+        saved = f"Checkpoint: {hooks.checkpoints.writer.last_path}"
+    run_log.info(f"Done: {state.step} steps. {saved}. Samples: {RunPaths(run_dir).samples}. "
                  f"TensorBoard: tensorboard --logdir {run_dir}")
     return final
