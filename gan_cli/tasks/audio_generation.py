@@ -11,32 +11,18 @@ from __future__ import annotations
 
 from gan_cli.errors import UserError
 from gan_cli.tasks.base import Loaded, Task
+from gan_cli.tasks.generation import FixedLatentPreview
 
 
-class AudioPreview:
-    """The fixed latents through the sampling generator (EMA if any), as clips to listen to and look at."""
+class AudioPreview(FixedLatentPreview):
+    """The fixed latents' clips: TensorBoard audio, their spectrograms, and a WAV + PNG per sample step."""
 
     def __init__(self, state, run_log, run, device):
-        self.state, self.run_log = state, run_log
-        z, labels, _ = state.latents.layout.grid(run.trainer.num_fixed_samples, run.trainer.seed)
-        self.fixed_noise = z.to(device)
-        self.fixed_labels = labels.to(device) if labels is not None else None
+        super().__init__(state, run_log, run, device)
         self.sample_rate = int(run.data.config.sample_rate)
 
-    def __call__(self, step: int) -> None:
-        import torch
-
-        from gan_cli import distributed
-
-        if not distributed.is_main():
-            return
-        sampler = self.state.sampler
-        was_training = sampler.training
-        sampler.eval()
-        with torch.no_grad():
-            clips = sampler(self.fixed_noise, self.fixed_labels)
-        sampler.train(was_training)
-        self.run_log.audio(clips, step, self.sample_rate)
+    def show(self, fake, step: int) -> None:
+        self.run_log.audio(fake, step, self.sample_rate)
 
 
 class AudioGenerationTask(Task):

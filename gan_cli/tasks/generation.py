@@ -16,19 +16,14 @@ def _positive_int(value, key: str) -> None:
         raise UserError(f"{key}={value!r} must be a positive whole number.")
 
 
-class GridPreview:
-    """The fixed latents through the sampling generator (EMA if any): a grid, or 2-D points over real data."""
+class FixedLatentPreview:
+    """The fixed latents through the sampling generator (EMA if any), shown by `show` on rank 0."""
 
     def __init__(self, state, run_log, run, device):
-        from gan_cli.data import real_samples
-
         self.state, self.run_log = state, run_log
-        trainer = run.trainer
-        z, labels, _ = state.latents.layout.grid(trainer.num_fixed_samples, trainer.seed)
+        z, labels, _ = state.latents.layout.grid(run.trainer.num_fixed_samples, run.trainer.seed)
         self.fixed_noise = z.to(device)
         self.fixed_labels = labels.to(device) if labels is not None else None
-        self.rows = int(labels.max()) + 1 if labels is not None else None  # a row per class
-        self.real_preview = real_samples(run.data, 1000, seed=trainer.seed) if len(run.data.shape) == 1 else None
 
     def __call__(self, step: int) -> None:
         import torch
@@ -43,6 +38,25 @@ class GridPreview:
         with torch.no_grad():
             fake = sampler(self.fixed_noise, self.fixed_labels)
         sampler.train(was_training)
+        self.show(fake, step)
+
+    def show(self, fake, step: int) -> None:
+        raise NotImplementedError
+
+
+class GridPreview(FixedLatentPreview):
+    """A grid of the fixed latents' images (a row per class), or their 2-D points over real data."""
+
+    def __init__(self, state, run_log, run, device):
+        from gan_cli.data import real_samples
+
+        super().__init__(state, run_log, run, device)
+        labels = self.fixed_labels
+        self.rows = int(labels.max()) + 1 if labels is not None else None  # a row per class
+        self.real_preview = (real_samples(run.data, 1000, seed=run.trainer.seed) if len(run.data.shape) == 1
+                             else None)
+
+    def show(self, fake, step: int) -> None:
         self.run_log.samples(fake, step, self.real_preview, rows=self.rows)
 
 
