@@ -78,7 +78,7 @@ _DATASETS = {
     "offline_pairs": ("digit_edges", "photographs", "printed_digits"), "paired": ("paired_images",),
     "super_resolution": ("sr_images",), "unpaired": ("unpaired_images",),
     "torchvision_sets": ("mnist", "fashion_mnist", "cifar10", "celeba"),
-    "spoken_digits": ("spoken_digits",),
+    "spoken_digits": ("spoken_digits",), "audio_folder": ("audio_folder",),
 }
 _OBJECTIVES = ("adversarial", "cyclegan", "pix2pix", "progressive", "srgan", "style_based")
 _LOSSES = ("BCELoss", "HingeLoss", "LeastSquaresLoss", "WassersteinLoss")

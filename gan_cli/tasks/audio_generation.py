@@ -29,7 +29,7 @@ class AudioGenerationTask(Task):
     name = "audio"
     summary = "noise -> waveform"
     models = "wavegan"
-    data = "spoken_digits"
+    data = "spoken_digits, audio_folder"
     latent_space = True
 
     def check_config(self, cfg) -> None:

@@ -30,5 +30,5 @@ EVAL = tuple(options_of(EvalRequest, "eval."))
 
 # Mandatory values (???) in gan-train's config groups: what they are and an example.
 MISSING_EXAMPLES = {
-    "data.root": ("the folder the images are read from", "data.root=/path/to/images"),
+    "data.root": ("the folder the data files (images, audio) are read from", "data.root=/path/to/images"),
 }
