@@ -26,6 +26,7 @@ from fixtures import (
 from omegaconf import OmegaConf
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.hparams import plugin_data_pb2
+from test_audio_folder import write_sc09
 
 from gan_cli.runs.checkpoints import load_checkpoint
 from gan_cli.runs.resume import FolderHoldsAnotherJob, plan_auto_resume
@@ -253,7 +254,14 @@ PAPER_SETTINGS |= {
            "optim.betas": [0.0, 0.9], "trainer.steps": 50000, "model.ema_decay": None}
     for name, model in (("sngan_resnet_cifar10", "sngan_resnet"), ("projection_cifar10", "projection"))
 }
+PAPER_SETTINGS |= {
+    "wavegan_sc09": {"model.name": "wavegan", "data.name": "audio_folder", "data.layout": "sc09", "data.length": 16384,
+                     "data.batch_size": 64, "model.generator.model_size": 64, "model.discriminator.model_size": 64,
+                     "model.discriminator.phase_shuffle": 2, "regularizers.gradient_penalty": 10.0,
+                     "trainer.n_critic": 5, "optim.lr": 1e-4, "optim.betas": [0.5, 0.9]},
+}
 LOSS_OF_EXPERIMENT = {"sngan_resnet_cifar10": "HingeLoss", "projection_cifar10": "HingeLoss",
+                      "wavegan_sc09": "WassersteinLoss",
 "stylegan2_ffhq256": "BCELoss", "progan_celeba128": "WassersteinLoss", "biggan_cifar10": "HingeLoss",
                       "pix2pix_facades": "BCELoss", "cyclegan_horse2zebra": "LeastSquaresLoss", "srgan_div2k": "BCELoss",
                       "dcgan_celeba": "BCELoss", "wgan_gp_cifar10": "WassersteinLoss", "sngan_cifar10": "HingeLoss",
@@ -265,6 +273,10 @@ def shrink(cfg_name: str, data_root: Path) -> list[str]:
     cfg = compose_train([f"experiment={cfg_name}"])
     overrides = ["trainer.device=cpu", "trainer.steps=2", "trainer.log_every=1", "trainer.num_fixed_samples=4"]
     data = cfg.data.name
+    if cfg.model.get("task") == "audio":
+        write_sc09(data_root, frames=16000, splits=("train",))
+        return overrides + [f"data.root={data_root}", "data.num_workers=0", "data.batch_size=4",
+                            "model.generator.model_size=2", "model.discriminator.model_size=2"]
     if cfg.model.get("task"):
         return overrides + shrink_translation(cfg, data_root)
     if data == "celeba":
