@@ -67,6 +67,7 @@ _MODELS = {
     "patchgan": ("PatchDiscriminator",),
     "progan": ("ProGANGenerator", "ProGANDiscriminator"),
     "resnet": ("ResNetGenerator", "ResNetDiscriminator"),
+    "specgan": ("SpecGANGenerator", "SpecGANDiscriminator"),
     "srresnet": ("SRResNet", "SRGANDiscriminator"),
     "stylegan2": ("StyleGAN2Generator", "StyleGAN2Discriminator"),
     "translator": ("ResnetGenerator",),

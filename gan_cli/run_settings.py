@@ -21,11 +21,11 @@ from gan_cli.options import Option, check_value
 
 # The values gan-cli's metrics give (gan_cli/eval/evaluator.py VALUES and gan_cli/eval/translation_metrics.py
 # VALUES; a test keeps them equal): what eval.best_metric may name.
-METRICS = ("fid", "kid", "is", "pr", "classes", "label_accuracy", "modes", "psnr", "ssim", "l1")
+METRICS = ("fid", "kid", "is", "pr", "classes", "label_accuracy", "confident", "modes", "psnr", "ssim", "l1")
 METRIC_VALUES = ("fid", "kid", "kid_std", "is", "is_std", "precision", "recall", "class_coverage", "class_kl",
-                 "label_accuracy", "modes", "high_quality", "reverse_kl", "psnr", "ssim", "l1")
+                 "label_accuracy", "confident", "modes", "high_quality", "reverse_kl", "psnr", "ssim", "l1")
 AUGMENTATIONS = ("color", "translation", "cutout")  # gan_cli/training/objectives/augment.py POLICIES
-FEATURE_EXTRACTORS = ("inception", "digits_classifier")
+FEATURE_EXTRACTORS = ("inception", "digits_classifier", "spoken_digits_classifier")
 PRECISIONS = ("32", "bf16", "fp16")
 
 
@@ -97,7 +97,7 @@ class EvalRequest:
                                      choices=("auto", *FEATURE_EXTRACTORS))
     weights: str | None = setting("path", "Inception-v3 weights file; null: torch hub's cache", optional=True)
     download: bool = setting("bool", "fetch missing Inception weights into torch hub's cache (needs internet)")
-    num_samples: int | str = setting("int", "generated samples (auto: 2500 ring/grid, 2000 digits, 10000 Inception)",
+    num_samples: int | str = setting("int", "generated samples (auto: 2500 ring/grid, 2000 digits and spoken digits, 10000 Inception)",
                                      minimum=2, auto=True)
     num_real: int | str = setting("int", "real samples behind the reference statistics (auto: 10000, capped)",
                                   minimum=2, auto=True)

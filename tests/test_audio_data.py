@@ -12,7 +12,10 @@ import pytest
 import torch
 
 from gan_cli.data import audio_clips
-from gan_cli.data.mel import (
+from gan_cli.data.speech_synth import Synthesizer
+from gan_cli.data.spoken_digits import TEST_VARIANTS, TRAIN_VARIANTS, WORDS, recipe, spoken_digits
+from gan_cli.errors import UserError
+from gan_cli.mel import (
     griffin_lim,
     hz_to_mel,
     log_mel_spectrogram,
@@ -20,9 +23,6 @@ from gan_cli.data.mel import (
     mel_filter_bank,
     mel_to_hz,
 )
-from gan_cli.data.speech_synth import Synthesizer
-from gan_cli.data.spoken_digits import TEST_VARIANTS, TRAIN_VARIANTS, WORDS, recipe, spoken_digits
-from gan_cli.errors import UserError
 
 
 def _slaney_mel(hz: float) -> float:

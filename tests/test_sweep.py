@@ -259,9 +259,20 @@ PAPER_SETTINGS |= {
                      "data.batch_size": 64, "model.generator.model_size": 64, "model.discriminator.model_size": 64,
                      "model.discriminator.phase_shuffle": 2, "regularizers.gradient_penalty": 10.0,
                      "trainer.n_critic": 5, "optim.lr": 1e-4, "optim.betas": [0.5, 0.9]},
+    "wavegan_conditional": {"model.name": "wavegan", "data.name": "spoken_digits", "model.conditional": True,
+                            "model.generator.num_classes": 10, "model.discriminator.num_classes": 10,
+                            "regularizers.gradient_penalty": 10.0, "trainer.n_critic": 5, "optim.lr": 1e-4,
+                            "optim.betas": [0.5, 0.9]},
+    "specgan_sc09": {"model.name": "specgan", "data.name": "audio_folder", "data.layout": "sc09", "data.length": 16384,
+                     "data.batch_size": 64, "model.generator.base_width": 64, "model.discriminator.base_width": 64,
+                     "model.generator.n_fft": 256, "model.generator.hop": 128, "model.generator.norm": "none",
+                     "model.discriminator.norm": "none", "model.generator.griffin_lim_iterations": 16,
+                     "regularizers.gradient_penalty": 10.0, "trainer.n_critic": 5, "optim.lr": 1e-4,
+                     "optim.betas": [0.5, 0.9]},
 }
 LOSS_OF_EXPERIMENT = {"sngan_resnet_cifar10": "HingeLoss", "projection_cifar10": "HingeLoss",
-                      "wavegan_sc09": "WassersteinLoss",
+                      "wavegan_sc09": "WassersteinLoss", "specgan_sc09": "WassersteinLoss",
+                      "wavegan_conditional": "WassersteinLoss",
 "stylegan2_ffhq256": "BCELoss", "progan_celeba128": "WassersteinLoss", "biggan_cifar10": "HingeLoss",
                       "pix2pix_facades": "BCELoss", "cyclegan_horse2zebra": "LeastSquaresLoss", "srgan_div2k": "BCELoss",
                       "dcgan_celeba": "BCELoss", "wgan_gp_cifar10": "WassersteinLoss", "sngan_cifar10": "HingeLoss",
@@ -274,9 +285,12 @@ def shrink(cfg_name: str, data_root: Path) -> list[str]:
     overrides = ["trainer.device=cpu", "trainer.steps=2", "trainer.log_every=1", "trainer.num_fixed_samples=4"]
     data = cfg.data.name
     if cfg.model.get("task") == "audio":
+        size = "base_width" if cfg.model.name == "specgan" else "model_size"
+        overrides += ["data.batch_size=4", f"model.generator.{size}=2", f"model.discriminator.{size}=2"]
+        if data == "spoken_digits":
+            return overrides + ["data.dataset.voices_per_word=2"]
         write_sc09(data_root, frames=16000, splits=("train",))
-        return overrides + [f"data.root={data_root}", "data.num_workers=0", "data.batch_size=4",
-                            "model.generator.model_size=2", "model.discriminator.model_size=2"]
+        return overrides + [f"data.root={data_root}", "data.num_workers=0"]
     if cfg.model.get("task"):
         return overrides + shrink_translation(cfg, data_root)
     if data == "celeba":

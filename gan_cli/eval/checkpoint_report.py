@@ -42,11 +42,14 @@ def default_output(ckpt) -> Path:
     return ckpt.with_name(f"{ckpt.stem}.eval.json")
 
 
-def evaluate_generator(loaded, options, device="cpu") -> tuple[dict, Path]:
+def evaluate_generator(loaded, options, device="cpu", wrap=None) -> tuple[dict, Path]:
     """A generator's report {checkpoint, step, values, metrics} (its checkpoint `loaded` once, with its
-    config: gan_cli.tasks.load_for_task), written beside it."""
+    config: gan_cli.tasks.load_for_task), written beside it. wrap: what the metrics judge of the
+    generator (a spectrogram model's clips), when not the generator itself."""
     ckpt, checkpoint = loaded.path, loaded.checkpoint
     generator = generator_of(checkpoint, loaded.config, ckpt, bool(options.get("ema", True)), device)
+    if wrap is not None:
+        generator = wrap(generator)
     cfg = evaluation_config(checkpoint, options, ckpt)
     evaluator = Evaluator.of_config(cfg, device)
     values = evaluator(generator)

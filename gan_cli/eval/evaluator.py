@@ -38,7 +38,9 @@ from gan_cli.runs.files import write_atomic
 
 log = logging.getLogger("gan_cli")
 
-IMAGE_METRICS = ("fid", "kid", "is", "pr", "classes", "label_accuracy")
+IMAGE_METRICS = ("fid", "kid", "is", "pr", "classes", "label_accuracy", "confident")
+# Extractors that are classifiers of the data's own classes (class coverage, label accuracy, confidence).
+CLASSIFIERS = ("digits_classifier", "spoken_digits_classifier")
 MIXTURE_METRICS = ("modes",)
 # What each metric name puts in the result (metrics=[pr] gives precision and recall).
 VALUES = {
@@ -48,9 +50,11 @@ VALUES = {
     "pr": ("precision", "recall"),
     "classes": ("class_coverage", "class_kl"),
     "label_accuracy": ("label_accuracy",),
+    "confident": ("confident",),
     "modes": ("modes", "high_quality", "reverse_kl"),
 }
 DEFAULT_NUM_REAL = 10000
+CONFIDENT = 0.9  # metrics=confident: the top class probability a sample must reach
 
 
 @dataclass(frozen=True)
@@ -74,9 +78,27 @@ def _is_mixture(data_cfg) -> bool:
     return len(data_cfg.shape) == 1
 
 
+def _is_audio(data_cfg) -> bool:
+    return len(data_cfg.shape) == 2  # (channels, samples): clips; images are (C, H, W), 2-D points (2,)
+
+
 def _get(eval_cfg, key, default):
     value = eval_cfg.get(key, default) if eval_cfg is not None else default
     return default if value is None else value
+
+
+def _extractor(data_cfg, requested: str) -> str | None:
+    """The feature extractor for this data: the one asked for, or auto's (None for 2-D points)."""
+    if _is_mixture(data_cfg):
+        return None
+    extractor = requested
+    if extractor == "auto":
+        extractor = ("spoken_digits_classifier" if _is_audio(data_cfg) else
+                     "digits_classifier" if data_cfg.name == "digits" else "inception")
+    if _is_audio(data_cfg) != (extractor == "spoken_digits_classifier"):
+        raise UserError(f"eval.feature_extractor={extractor} does not fit data={data_cfg.name}: audio is heard by "
+                        f"spoken_digits_classifier (or auto), images are seen by inception or digits_classifier.")
+    return extractor
 
 
 def resolve_settings(data_cfg, eval_cfg, conditional: bool = False) -> Settings:
@@ -85,37 +107,37 @@ def resolve_settings(data_cfg, eval_cfg, conditional: bool = False) -> Settings:
     if dataclasses.is_dataclass(eval_cfg):
         eval_cfg = dataclasses.asdict(eval_cfg)
     mixture = _is_mixture(data_cfg)
-    extractor = _get(eval_cfg, "feature_extractor", "auto")
-    if mixture:
-        extractor = None
-    elif extractor == "auto":
-        extractor = "digits_classifier" if data_cfg.name == "digits" else "inception"
+    extractor = _extractor(data_cfg, _get(eval_cfg, "feature_extractor", "auto"))
+    classifier = extractor in CLASSIFIERS
     metrics = _get(eval_cfg, "metrics", "auto")
     if metrics == "auto":
-        # Class coverage needs a classifier of the data's own classes: the digits CNN on digits.
+        # Class coverage needs a classifier of the data's own classes: the digits CNNs on digits.
         metrics = MIXTURE_METRICS if mixture else ("fid", "kid", "is", "pr") + (
-            ("classes",) if extractor == "digits_classifier" else ()) + (
-            ("label_accuracy",) if extractor == "digits_classifier" and conditional else ())
+            ("classes",) if classifier else ()) + (("label_accuracy",) if classifier and conditional else ()) + (
+            ("confident",) if extractor == "spoken_digits_classifier" else ())
     if isinstance(metrics, str):
         metrics = [metrics]
     metrics = tuple(str(m) for m in metrics)
     allowed = MIXTURE_METRICS if mixture else IMAGE_METRICS
     unknown = [m for m in metrics if m not in allowed]
     if unknown or not metrics:
-        kind = "2-D points (data=ring|grid)" if mixture else "images"
+        kind = "2-D points (data=ring|grid)" if mixture else "clips" if _is_audio(data_cfg) else "images"
         raise UserError(f"metrics={list(metrics)}: {', '.join(unknown) or 'an empty list'} cannot be computed on "
                         f"{kind} of data={data_cfg.name}; choose from {', '.join(allowed)} (or auto).")
 
-    if "label_accuracy" in metrics and not (conditional and extractor == "digits_classifier"):
+    if "label_accuracy" in metrics and not (conditional and classifier):
         raise UserError("metrics=label_accuracy (the share of samples the classifier reads as the asked class) needs "
-                        "a conditional model (cgan, acgan, projection, biggan) on data=digits; drop label_accuracy.")
-    if "classes" in metrics and extractor != "digits_classifier":
-        raise UserError("metrics=classes (class coverage) needs a classifier of the data's classes: use "
-                        "eval.feature_extractor=digits_classifier on data=digits, or drop classes.")
+                        "a conditional model (cgan, acgan, projection, biggan; wavegan with model.conditional=true) on "
+                        "data=digits or data=spoken_digits; drop label_accuracy.")
+    for needs_classes in ("classes", "confident"):
+        if needs_classes in metrics and not classifier:
+            raise UserError(f"metrics={needs_classes} needs a classifier of the data's classes: use "
+                            f"eval.feature_extractor=digits_classifier on data=digits (spoken_digits_classifier on "
+                            f"audio), or drop {needs_classes}.")
 
     num_samples = _get(eval_cfg, "num_samples", "auto")
     if num_samples == "auto":
-        num_samples = MIXTURE_SAMPLES if mixture else (2000 if extractor == "digits_classifier" else 10000)
+        num_samples = MIXTURE_SAMPLES if mixture else (2000 if classifier else 10000)
     num_real = None if mixture else _get(eval_cfg, "num_real", "auto")
     if num_real == "auto":
         num_real = DEFAULT_NUM_REAL
@@ -173,7 +195,7 @@ class Evaluator:
             self.protocol["dataset"] = self.data.name
             return
         self.extractor = build_extractor(self.settings.feature_extractor, request.weights, request.download,
-                                         self.device)
+                                         self.device, sample_rate=self.data_cfg.get("sample_rate"))
         self.cache_dir = Path(request.cache_dir).expanduser() if request.cache_dir else default_cache_dir()
         self.real_features, num_real = self._reference_features()
         self.real_statistics = M.feature_statistics(self.real_features)
@@ -184,7 +206,9 @@ class Evaluator:
             "generated_labels": "class-balanced" if latent_layout.num_classes else None,
             "num_real": num_real,
             "reference": {"dataset": self.data.name, "split": reference_split(data_cfg),
-                          "resolution": data_cfg.get("resolution"), "channels": data_cfg.get("channels")},
+                          "resolution": data_cfg.get("resolution"), "channels": data_cfg.get("channels"),
+                          **({"sample_rate": data_cfg.sample_rate, "length": data_cfg.get("length")}
+                             if _is_audio(data_cfg) else {})},
             "seed": self.settings.seed,
             "fid": "Fréchet distance of Gaussians fitted to the features (Heusel et al. 2017; scipy sqrtm, "
                    "eps=1e-6 diagonal offset when singular)",
@@ -195,6 +219,8 @@ class Evaluator:
             "is": {"splits": self.settings.is_splits, "logits": "the extractor's class logits"},
             "classes": "share of classes predicted at least once; KL(class histogram || uniform), nats",
             "label_accuracy": "share of class-balanced conditional samples the classifier reads as the asked class",
+            "confident": f"share of samples whose most likely class has probability >= {CONFIDENT:g} (read as one "
+                         f"class, not a blend)",
             "library": _library_versions(),
         }
 
@@ -273,6 +299,8 @@ class Evaluator:
             values["class_coverage"], values["class_kl"] = M.class_coverage(logits)
         if "label_accuracy" in s.metrics and labels is not None:
             values["label_accuracy"] = float((logits.argmax(dim=1) == labels.cpu()).float().mean())
+        if "confident" in s.metrics:
+            values["confident"] = float((logits.float().softmax(dim=1).max(dim=1).values >= CONFIDENT).float().mean())
         return values
 
     def metric_protocol(self, metric: str) -> dict:

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 from gan_cli.errors import UserError
 
-EXTRACTORS = ("inception", "digits_classifier")
+EXTRACTORS = ("inception", "digits_classifier", "spoken_digits_classifier")
 
 # torch-fidelity's Inception-v3: the TensorFlow FID network (2015-12-05 graph) converted to PyTorch;
 # the 8 hex digits in the name are the start of the file's sha256 (torch.hub's convention).
@@ -26,6 +26,7 @@ INCEPTION_URL = f"https://github.com/toshas/torch-fidelity/releases/download/v0.
 INCEPTION_SHA256_PREFIX = "6726825d"
 
 DIGITS_WEIGHTS = Path(__file__).resolve().parent / "weights" / "digits_classifier.pt"
+SPOKEN_DIGITS_WEIGHTS = Path(__file__).resolve().parent / "weights" / "spoken_digits_classifier.pt"
 
 
 @functools.lru_cache(maxsize=8)
@@ -169,17 +170,68 @@ class DigitsFeatures:
         }
 
 
-def build_extractor(name: str, weights=None, download: bool = True, device="cpu"):
+class SpokenDigitsFeatures:
+    """The shipped spoken-digits CNN (gan_cli.eval.spoken_digits_classifier) on 16 kHz clips: 128-d
+    features of their log-mel spectrograms, 10 logits (the words zero ... nine)."""
+
+    name = "spoken-digits-classifier"
+    feature_name = "penultimate layer, 128-d, of a log-mel CNN"
+
+    def __init__(self, weights=None, device="cpu", sample_rate: int | None = None):
+        from gan_cli.eval.spoken_digits_classifier import LENGTH, SAMPLE_RATE, SpokenDigitsClassifier
+
+        if sample_rate is not None and int(sample_rate) != SAMPLE_RATE:
+            raise UserError(f"The spoken-digits classifier hears {SAMPLE_RATE} Hz clips, but the data is at "
+                            f"data.sample_rate={sample_rate}: evaluate audio at {SAMPLE_RATE} Hz (data.sample_rate="
+                            f"{SAMPLE_RATE}), or set eval.every=0.")
+        self.weights_path = Path(weights).expanduser() if weights else SPOKEN_DIGITS_WEIGHTS
+        if not self.weights_path.is_file():
+            raise UserError(f"The spoken-digits classifier weights are missing at {self.weights_path}: reinstall "
+                            f"gan-cli, or recreate them with `python scripts/train_spoken_digits_classifier.py`.")
+        self.length = LENGTH
+        self.weights_sha256 = file_sha256(self.weights_path)
+        self.device = torch.device(device)
+        self.network = SpokenDigitsClassifier().to(self.device).eval().requires_grad_(False)
+        try:
+            state = torch.load(self.weights_path, map_location=self.device, weights_only=True)
+            self.network.load_state_dict(state)
+        except Exception as error:  # noqa: BLE001 - any failure means the file is not these weights
+            raise UserError(f"{self.weights_path} is not the spoken-digits classifier's weights "
+                            f"({type(error).__name__}); recreate them with "
+                            f"`python scripts/train_spoken_digits_classifier.py`.") from None
+
+    @torch.no_grad()
+    def __call__(self, audio: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if audio.dim() != 3 or audio.shape[1] != 1:
+            raise UserError(f"The spoken-digits classifier hears mono clips (N, 1, samples); got a batch of shape "
+                            f"{tuple(audio.shape)}: use it on audio data (data=spoken_digits).")
+        features, logits = self.network(audio.float().to(self.device))
+        return features.cpu(), logits.cpu()
+
+    def describe(self) -> dict:
+        return {
+            "feature_extractor": self.name,
+            "features": self.feature_name,
+            "weights": str(self.weights_path),
+            "weights_sha256": self.weights_sha256,
+            "resize": f"16 kHz mono, cut or padded with silence to {self.length} samples; log-mel 64 bands, "
+                      f"STFT 512 / hop 128",
+        }
+
+
+def build_extractor(name: str, weights=None, download: bool = True, device="cpu", sample_rate: int | None = None):
     if name == "inception":
         return InceptionV3(weights, download, device)
     if name == "digits_classifier":
         return DigitsFeatures(weights, device)
+    if name == "spoken_digits_classifier":
+        return SpokenDigitsFeatures(weights, device, sample_rate)
     raise UserError(f"eval.feature_extractor={name!r} is not one gan-cli knows; use auto, "
                     f"{', '.join(EXTRACTORS)}.")
 
 
 def extract(extractor, images: torch.Tensor, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """(features, logits) of images (N, C, H, W) in [-1, 1], in batches, on the CPU."""
+    """(features, logits) of images (N, C, H, W) (or clips (N, 1, T)) in [-1, 1], in batches, on the CPU."""
     features, logits = [], []
     for batch in images.split(batch_size):
         f, l = extractor(batch)

@@ -9,8 +9,8 @@ from pathlib import Path
 import torch
 
 from gan_cli.data.audio_clips import write_wav
-from gan_cli.data.mel import magnitude_spectrogram
 from gan_cli.inference import images
+from gan_cli.mel import magnitude_spectrogram
 
 GAP_SECONDS = 0.25
 
@@ -39,3 +39,22 @@ def save_clips(clips: torch.Tensor, sample_rate: int, png: Path, nrow: int | Non
     wav = write_wav(png.with_suffix(".wav"), consecutive(clips, sample_rate), sample_rate)
     grid = images.save_grid(spectrogram_images(clips), png, nrow or min(4, len(clips)))
     return [wav, grid]
+
+
+def waveform_sampler(generator):
+    """`generator` itself, or (a spectrogram model: SpecGAN) a module whose forward makes its clips, for
+    the code that hears what a generator makes (previews, gan-sample, gan-interp, the metrics)."""
+    from gan_cli.models.capabilities import SpectrogramBased
+
+    if not isinstance(generator, SpectrogramBased):
+        return generator
+    return _Clips(generator)
+
+
+class _Clips(torch.nn.Module):
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, z, labels=None, **options):
+        return self.inner.to_audio(self.inner(z, labels, **options))

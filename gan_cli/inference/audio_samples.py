@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from gan_cli.errors import UserError
-from gan_cli.inference.audio_output import save_clips
+from gan_cli.inference.audio_output import save_clips, waveform_sampler
 from gan_cli.inference.loading import generator_of
 from gan_cli.inference.sampling import default_output, generate
 from gan_cli.latent_layout import LatentLayout
@@ -16,7 +16,7 @@ def sample_clips_to_files(ckpt, n: int = 16, seed: int = 0, out=None, ema: bool 
                           label: int | None = None) -> list[Path]:
     """[the WAV, the spectrogram PNG] of n clips (of class `label` for a conditional model)."""
     read = read_checkpoint(ckpt)
-    generator = generator_of(read.checkpoint, read.config, read.path, ema, device)
+    generator = waveform_sampler(generator_of(read.checkpoint, read.config, read.path, ema, device))
     z, labels, _ = LatentLayout.from_config(read.config).grid(n, seed, label)
     clips = generate(generator, z, labels)
     name = f"sample_seed{seed}_n{n}" + (f"_label{label}" if label is not None else "")
@@ -34,7 +34,7 @@ def walk_clips_to_files(ckpt, method: str = "slerp", steps: int = 8, seeds=(0, 1
     from gan_cli.inference.interpolation import interpolation_path
 
     read = read_checkpoint(ckpt)
-    generator = generator_of(read.checkpoint, read.config, read.path, ema, device)
+    generator = waveform_sampler(generator_of(read.checkpoint, read.config, read.path, ema, device))
     layout = LatentLayout.from_config(read.config)
     path = interpolation_path(seeds, layout.noise_dim, steps, method).reshape(-1, layout.noise_dim)
     clips = generate(generator, layout.with_codes(path), layout.labels_for(len(path), label))

@@ -6,6 +6,8 @@
                                             (walks between classes)
     isinstance(network, Growing)            a network that grows (ProGAN's fade-ins: set_growth)
     isinstance(generator, Truncating)       a truncation trick (gan-sample truncation=): its `truncation`
+    isinstance(generator, SpectrogramBased) an audio generator that makes spectrograms (SpecGAN): its
+                                            `representation` and `to_audio`
 
 The training objectives, gan-sample and gan-interp ask these, never whether an attribute exists.
 """
@@ -36,3 +38,14 @@ class Growing:
     """A network that grows: `set_growth(stage, alpha)` (its layers of later stages get no gradient yet)."""
 
     has_unused_parameters = True  # DDP must allow parameters without gradients
+
+
+class SpectrogramBased:
+    """An audio generator that makes spectrograms: `representation` turns real clips into what it makes
+    (fit to the training clips first: `representation.fit(clips)`), `to_audio(spectrograms)` turns them
+    back into clips (N, 1, samples)."""
+
+    representation: object
+
+    def to_audio(self, spectrograms):
+        raise NotImplementedError

@@ -4,7 +4,7 @@
     paired            image -> its paired image         model=pix2pix;  data=digits_edges, paired
     unpaired          domain A <-> domain B, no pairs   model=cyclegan; data=digits_printed, unpaired
     super_resolution  low-resolution -> high-resolution model=srgan;    data=photos, sr
-    audio             noise -> waveform                 model=wavegan;  data=spoken_digits
+    audio             noise -> waveform                 model=wavegan, specgan; data=spoken_digits, audio_folder
 
     task = check_task(cfg)            # the run's Task, once model and data agree on it
     loaded = load_for_task(path)      # a checkpoint read once, with its config and its Task

@@ -2,9 +2,10 @@
 
 Its preview is the fixed latents through the sampling generator as clips: TensorBoard's audio tab,
 their spectrograms as a grid, and each sample step's WAV (the clips one after another) with its
-spectrogram PNG; gan-sample writes the same for n seeded clips. Its metrics (a spoken-digit
-classifier's Inception score and Fréchet distance, WaveGAN's SC09 protocol) are not built yet:
-eval.every and gan-eval say so instead of reporting image metrics of sound.
+spectrogram PNG; gan-sample writes the same for n seeded clips. Its metrics follow WaveGAN's SC09
+protocol with the shipped spoken-digits classifier (gan_cli/eval/spoken_digits_classifier.py): the
+Inception score and Fréchet distance of its log-mel features, KID, precision/recall, class coverage
+and the share of clips read confidently as one digit, the real data's values beside them in gan-eval.
 """
 
 from __future__ import annotations
@@ -12,6 +13,38 @@ from __future__ import annotations
 from gan_cli.errors import UserError
 from gan_cli.tasks.base import Loaded, Task
 from gan_cli.tasks.generation import FixedLatentPreview
+
+MOMENT_CLIPS = 4096  # real clips behind a spectrogram model's per-bin moments (all of a smaller set)
+
+
+class SpectrogramBatches:
+    """The data's batches of real clips as a spectrogram generator's representation sees them (SpecGAN's
+    D judges spectrograms): each batch turned on the training device; the order, its state and its
+    resume are the clips' own."""
+
+    def __init__(self, batches, representation):
+        self.batches, self.representation = batches, representation
+        self.batch_size = batches.batch_size
+        self.sample_shape = (1, representation.bins, representation.frames)
+        self.seen_as = (f"{representation.bins}x{representation.frames} log-magnitude spectrograms, STFT "
+                        f"{representation.n_fft} / hop {representation.hop}")
+
+    def next(self):
+        import torch
+
+        clips, labels = self.batches.next()
+        with torch.no_grad():
+            return self.representation(clips), labels
+
+    def state_dict(self) -> dict:
+        return self.batches.state_dict()
+
+    def load_state_dict(self, state: dict) -> None:
+        self.batches.load_state_dict(state)
+
+    def describe(self) -> str:
+        r = self.representation
+        return f"{self.batches.describe()}, as {r.bins}x{r.frames} log-magnitude spectrograms (STFT {r.n_fft}/{r.hop})"
 
 
 class AudioPreview(FixedLatentPreview):
@@ -22,13 +55,17 @@ class AudioPreview(FixedLatentPreview):
         self.sample_rate = int(run.data.config.sample_rate)
 
     def show(self, fake, step: int) -> None:
+        from gan_cli.models.capabilities import SpectrogramBased
+
+        if isinstance(self.state.sampler, SpectrogramBased):
+            fake = self.state.sampler.to_audio(fake)
         self.run_log.audio(fake, step, self.sample_rate)
 
 
 class AudioGenerationTask(Task):
     name = "audio"
     summary = "noise -> waveform"
-    models = "wavegan"
+    models = "wavegan, specgan"
     data = "spoken_digits, audio_folder"
     latent_space = True
 
@@ -38,20 +75,38 @@ class AudioGenerationTask(Task):
             raise UserError(f"data.sample_rate={rate!r} must be a whole number of samples per second, at least 4000 "
                             f"(16000 for the spoken digits, 22050 for speech).")
 
+    def model_batches(self, batches, networks, run):
+        """A spectrogram generator's batches: its representation fit to the real clips (per-bin moments,
+        kept in the generator's buffers and so in its checkpoints), then every real batch turned into it."""
+        from gan_cli.models.capabilities import SpectrogramBased
+
+        generator = networks["generator"]
+        if not isinstance(generator, SpectrogramBased):
+            return batches
+        from gan_cli.data import real_samples
+
+        representation = generator.representation
+        representation.fit(real_samples(run.data, min(MOMENT_CLIPS, len(run.data)), seed=0).to(representation.mean.device))
+        return SpectrogramBatches(batches, representation)
+
     def preview(self, state, run_log, run, device):
         return AudioPreview(state, run_log, run, device)
 
     def evaluator(self, run, device):
-        raise UserError(f"eval.every={run.eval.every} asks for sample-quality metrics, which gan-cli does not have for "
-                        f"audio yet (the spoken-digit classifier of WaveGAN's protocol is still to come): set "
-                        f"eval.every=0 and listen to the clips in TensorBoard's audio tab.")
+        from gan_cli.eval.evaluator import Evaluator
+
+        return Evaluator(run.data, run.latent_layout, run.eval, device)
 
     def evaluated(self, state, run):
-        return state.sampler
+        from gan_cli.inference.audio_output import waveform_sampler
+
+        return waveform_sampler(state.sampler)
 
     def evaluate_checkpoint(self, loaded: Loaded, options, device):
-        raise UserError(f"gan-eval has no metrics for audio yet ({loaded.path} holds model={loaded.model_name}); "
-                        f"gan-sample ckpt={loaded.path} writes clips to listen to.")
+        from gan_cli.eval.checkpoint_report import evaluate_generator
+        from gan_cli.inference.audio_output import waveform_sampler
+
+        return evaluate_generator(loaded, options, device, wrap=waveform_sampler)
 
     def interpolate(self, loaded: Loaded, cfg, device) -> str:
         from gan_cli.inference.audio_samples import walk_clips_to_files

@@ -62,6 +62,11 @@ class Task:
     def check_config(self, cfg) -> None:
         """The task's own checks of a run's config (before anything is built)."""
 
+    def model_batches(self, batches, networks: dict, run):
+        """The batch source the networks train on: the data's (the default), or the data's turned into what
+        the networks make (SpecGAN: spectrograms of the real clips)."""
+        return batches
+
     def preview(self, state, run_log, run, device):
         """A callable(step) that writes the training preview (grids, comparison rows)."""
         raise NotImplementedError

@@ -28,6 +28,7 @@ def build_state(run: RunDescription, execution: Execution) -> TrainingState:
                 if model.get(key) is not None}
     side = {prefix: [p for key, net in networks.items() if key.startswith(prefix) for p in net.parameters()]
             for prefix in ("generator", "discriminator")}
+    batches = run.task.model_batches(batches, networks, run)
     generator = networks["generator"]
     schedule = ema_schedule(model, run.data.config.batch_size * run.trainer.accumulate * world_size)
     latents = None

@@ -27,6 +27,12 @@ from gan_cli.training.stats import RunningStats
 from gan_cli.training.validation import describe_run
 
 
+def seen_as(batches, data_shape) -> str:
+    """How the networks see the data, when not as it is stored (SpecGAN: clips as spectrograms)."""
+    shape = tuple(getattr(batches, "sample_shape", ()) or ())
+    note = getattr(batches, "seen_as", None)
+    return f" (seen as {note})" if note and shape != tuple(int(s) for s in data_shape) else ""
+
 def train(cfg: DictConfig, run_dir: str | Path | None = None) -> dict[str, float]:
     """Train the GAN that `cfg` describes; write logs, samples and checkpoints under run_dir.
 
@@ -55,7 +61,7 @@ def train(cfg: DictConfig, run_dir: str | Path | None = None) -> dict[str, float
     images_per_step = objective.images_per_step * trainer.accumulate
     hooks = run_hooks(run, state, images_per_step, stats, run_log, run_dir, tracker, device)
     run_log.info(
-        f"Training {run.name} {list(run.data.shape)} with {objective.description}"
+        f"Training {run.name} {list(run.data.shape)}{seen_as(state.batches, run.data.shape)} with {objective.description}"
         f"{f' ({trainer.accumulate} batches per update)' if trainer.accumulate > 1 else ''} on {device}"
         f" ({distributed.world_size()} process(es), precision {execution.precision}), steps {state.step} -> "
         f"{trainer.steps}; run folder: {run_dir}"
