@@ -86,3 +86,69 @@ def griffin_lim(magnitude: torch.Tensor, n_fft: int, hop: int, win: int, iterati
         previous = rebuilt
         angles = angles / angles.abs().clamp(min=1e-16)
     return torch.istft(magnitude * angles, n_fft, hop_length=hop, win_length=win, window=window, length=length)
+
+
+class MelFeatures:
+    """A vocoder's mel settings (model.mel: HiFi-GAN's 22,050 Hz, n_fft 1024, hop 256, win 1024, 80 mels,
+    0-8000 Hz for the input, 0-Nyquist for the loss's mel) and the two spectrograms they define, with the
+    filter banks kept per device: `input(audio)` what the generator reads, `loss(audio)` the mel L1's."""
+
+    KEYS = ("sample_rate", "n_fft", "hop", "win", "n_mels", "f_min", "f_max", "f_max_loss")
+
+    def __init__(self, sample_rate: int = 22050, n_fft: int = 1024, hop: int = 256, win: int = 1024, n_mels: int = 80,
+                 f_min: float = 0.0, f_max: float | None = 8000.0, f_max_loss: float | None = None):
+        self.sample_rate, self.n_fft, self.hop, self.win, self.n_mels = sample_rate, n_fft, hop, win, n_mels
+        self.f_min, self.f_max, self.f_max_loss = f_min, f_max, f_max_loss
+        self._banks: dict[tuple, torch.Tensor] = {}
+
+    @classmethod
+    def from_config(cls, node) -> MelFeatures:
+        from gan_cli.errors import UserError
+
+        values = {key: node.get(key) for key in cls.KEYS if node.get(key) is not None or key.startswith("f_max")}
+        for key in ("sample_rate", "n_fft", "hop", "win", "n_mels"):
+            value = values.get(key)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise UserError(f"model.mel.{key}={value!r} must be a positive whole number (HiFi-GAN: sample_rate "
+                                f"22050, n_fft 1024, hop 256, win 1024, n_mels 80).")
+        if values["win"] > values["n_fft"] or values["hop"] > values["win"]:
+            raise UserError(f"model.mel: hop={values['hop']} <= win={values['win']} <= n_fft={values['n_fft']} must hold.")
+        nyquist = values["sample_rate"] / 2
+        for key in ("f_max", "f_max_loss"):
+            if values.get(key) is not None and not 0 < values[key] <= nyquist:
+                raise UserError(f"model.mel.{key}={values[key]!r} must be in (0, {nyquist:g}] Hz, or null (Nyquist).")
+        return cls(**values)
+
+    def describe(self) -> dict:
+        return {key: getattr(self, key) for key in self.KEYS}
+
+    def _bank(self, f_max, device) -> torch.Tensor:
+        key = (f_max, str(device))
+        if key not in self._banks:
+            self._banks[key] = mel_filter_bank(self.sample_rate, self.n_fft, self.n_mels, self.f_min, f_max).to(device)
+        return self._banks[key]
+
+    def input(self, audio: torch.Tensor) -> torch.Tensor:
+        """(B, 1, T) audio -> (B, n_mels, T / hop): the generator's input."""
+        return log_mel_spectrogram(audio.float(), self._bank(self.f_max, audio.device), self.n_fft, self.hop, self.win)
+
+    def loss(self, audio: torch.Tensor) -> torch.Tensor:
+        """The mel of the L1 term (and of the evaluation's mel L1): up to f_max_loss."""
+        return log_mel_spectrogram(audio.float(), self._bank(self.f_max_loss, audio.device), self.n_fft, self.hop,
+                                   self.win)
+
+    def griffin_lim(self, audio: torch.Tensor, iterations: int = 32) -> torch.Tensor:
+        """The reference any vocoder must beat: the input mel of (B, 1, T) audio, its magnitude recovered by
+        the filter bank's pseudo-inverse (clamped at 0), its phase by Griffin-Lim; (B, 1, T) audio back."""
+        mel = torch.exp(self.input(audio)).double()
+        bank = self._bank(self.f_max, audio.device).double()
+        magnitude = torch.clamp(torch.linalg.pinv(bank) @ mel, min=0).float()
+        length = audio.shape[-1]
+        # Centred frames of `length` samples are one more than the mel's: the last one repeated.
+        magnitude = torch.cat([magnitude, magnitude[..., -1:]], dim=-1)[..., : length // self.hop + 1]
+        rebuilt = griffin_lim(magnitude, self.n_fft, self.hop, self.win, iterations, length=length)
+        # griffin_lim's frames are centred on t x hop; the input mel's (reflect-padded by (n_fft - hop) / 2, not
+        # centred) on t x hop + n_fft / 2 - (n_fft - hop) / 2: delay the rebuilt audio by the difference.
+        shift = self.n_fft // 2 - (self.n_fft - self.hop) // 2
+        rebuilt = torch.nn.functional.pad(rebuilt, (shift, 0))[..., :length]
+        return rebuilt.clamp(-1, 1).unsqueeze(1)

@@ -62,7 +62,9 @@ _MODELS = {
     "biggan": ("BigGANGenerator", "BigGANDiscriminator"),
     "conditional": ("ConditionalDCGANGenerator", "ConditionalDCGANDiscriminator", "ACGANDiscriminator"),
     "dcgan": ("DCGANGenerator", "DCGANDiscriminator"),
+    "hifigan": ("HiFiGANGenerator", "MultiPeriodDiscriminator", "MultiScaleDiscriminator"),
     "infogan": ("InfoGANDiscriminator",),
+    "melgan": ("MelGANGenerator", "MelGANDiscriminator"),
     "mlp": ("MLPGenerator", "MLPDiscriminator"),
     "patchgan": ("PatchDiscriminator",),
     "progan": ("ProGANGenerator", "ProGANDiscriminator"),
@@ -79,9 +81,9 @@ _DATASETS = {
     "offline_pairs": ("digit_edges", "photographs", "printed_digits"), "paired": ("paired_images",),
     "super_resolution": ("sr_images",), "unpaired": ("unpaired_images",),
     "torchvision_sets": ("mnist", "fashion_mnist", "cifar10", "celeba"),
-    "spoken_digits": ("spoken_digits",), "audio_folder": ("audio_folder",),
+    "spoken_digits": ("spoken_digits",), "audio_folder": ("audio_folder",), "speech": ("speech",),
 }
-_OBJECTIVES = ("adversarial", "cyclegan", "pix2pix", "progressive", "srgan", "style_based")
+_OBJECTIVES = ("adversarial", "cyclegan", "pix2pix", "progressive", "srgan", "style_based", "vocoder")
 _LOSSES = ("BCELoss", "HingeLoss", "LeastSquaresLoss", "WassersteinLoss")
 _AUXILIARY = ("ClassifierLoss", "InformationLoss")
 # torch's optimizers, by the name configs use and the class's own module and name.

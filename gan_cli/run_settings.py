@@ -20,10 +20,12 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from gan_cli.options import Option, check_value
 
 # The values gan-cli's metrics give (gan_cli/eval/evaluator.py VALUES and gan_cli/eval/translation_metrics.py
-# VALUES; a test keeps them equal): what eval.best_metric may name.
-METRICS = ("fid", "kid", "is", "pr", "classes", "label_accuracy", "confident", "modes", "psnr", "ssim", "l1")
+# VALUES and gan_cli/eval/vocoder_metrics.py VOCODER_VALUES; a test keeps them equal): what eval.best_metric may name.
+METRICS = ("fid", "kid", "is", "pr", "classes", "label_accuracy", "confident", "modes", "psnr", "ssim", "l1", "mel_l1",
+           "mrstft", "pesq", "stoi", "rtf")
 METRIC_VALUES = ("fid", "kid", "kid_std", "is", "is_std", "precision", "recall", "class_coverage", "class_kl",
-                 "label_accuracy", "confident", "modes", "high_quality", "reverse_kl", "psnr", "ssim", "l1")
+                 "label_accuracy", "confident", "modes", "high_quality", "reverse_kl", "psnr", "ssim", "l1", "mel_l1",
+                 "mrstft", "pesq", "stoi", "rtf")
 AUGMENTATIONS = ("color", "translation", "cutout")  # gan_cli/training/objectives/augment.py POLICIES
 FEATURE_EXTRACTORS = ("inception", "digits_classifier", "spoken_digits_classifier")
 PRECISIONS = ("32", "bf16", "fp16")

@@ -69,10 +69,12 @@ def test_every_default_is_valid_for_its_table_entry(command):
 def test_choices_are_the_ones_the_code_knows():
     from gan_cli.eval.evaluator import VALUES
     from gan_cli.eval.translation_metrics import VALUES as TRANSLATION_VALUES
+    from gan_cli.eval.vocoder_metrics import VOCODER_VALUES
     from gan_cli.training.objectives.augment import POLICIES
 
-    assert set(METRICS) == set(VALUES) | set(TRANSLATION_VALUES)
-    assert set(METRIC_VALUES) == {v for values in (*VALUES.values(), *TRANSLATION_VALUES.values()) for v in values}
+    assert set(METRICS) == set(VALUES) | set(TRANSLATION_VALUES) | set(VOCODER_VALUES)
+    assert set(METRIC_VALUES) == {v for values in (*VALUES.values(), *TRANSLATION_VALUES.values(),
+                                                   *VOCODER_VALUES.values()) for v in values}
     assert AUGMENTATIONS == POLICIES
 
 

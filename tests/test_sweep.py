@@ -263,6 +263,12 @@ PAPER_SETTINGS |= {
                             "model.generator.num_classes": 10, "model.discriminator.num_classes": 10,
                             "regularizers.gradient_penalty": 10.0, "trainer.n_critic": 5, "optim.lr": 1e-4,
                             "optim.betas": [0.5, 0.9]},
+    "hifigan_ljspeech": {"model.name": "hifigan", "data.name": "audio_folder", "data.layout": "ljspeech",
+                         "data.task": "vocoder", "data.sample_rate": 22050, "data.length": 8192, "data.batch_size": 16,
+                         "model.generator.version": "V1", "optim.lr": 2e-4},
+    "melgan_ljspeech": {"model.name": "melgan", "data.name": "audio_folder", "data.layout": "ljspeech",
+                        "data.task": "vocoder", "data.sample_rate": 22050, "data.length": 8192, "data.batch_size": 16,
+                        "model.generator.ngf": 32, "optim.lr": 1e-4, "optim.betas": [0.5, 0.9]},
     "specgan_sc09": {"model.name": "specgan", "data.name": "audio_folder", "data.layout": "sc09", "data.length": 16384,
                      "data.batch_size": 64, "model.generator.base_width": 64, "model.discriminator.base_width": 64,
                      "model.generator.n_fft": 256, "model.generator.hop": 128, "model.generator.norm": "none",
@@ -272,7 +278,8 @@ PAPER_SETTINGS |= {
 }
 LOSS_OF_EXPERIMENT = {"sngan_resnet_cifar10": "HingeLoss", "projection_cifar10": "HingeLoss",
                       "wavegan_sc09": "WassersteinLoss", "specgan_sc09": "WassersteinLoss",
-                      "wavegan_conditional": "WassersteinLoss",
+                      "wavegan_conditional": "WassersteinLoss", "hifigan_ljspeech": "LeastSquaresLoss",
+                      "melgan_ljspeech": "HingeLoss",
 "stylegan2_ffhq256": "BCELoss", "progan_celeba128": "WassersteinLoss", "biggan_cifar10": "HingeLoss",
                       "pix2pix_facades": "BCELoss", "cyclegan_horse2zebra": "LeastSquaresLoss", "srgan_div2k": "BCELoss",
                       "dcgan_celeba": "BCELoss", "wgan_gp_cifar10": "WassersteinLoss", "sngan_cifar10": "HingeLoss",
@@ -291,6 +298,14 @@ def shrink(cfg_name: str, data_root: Path) -> list[str]:
             return overrides + ["data.dataset.voices_per_word=2"]
         write_sc09(data_root, frames=16000, splits=("train",))
         return overrides + [f"data.root={data_root}", "data.num_workers=0"]
+    if cfg.model.get("task") == "vocoder":
+        from test_audio_folder import write_ljspeech
+        from test_vocoders import TINY
+
+        write_ljspeech(data_root, count=40, frames=(9000, 8000))
+        tiny = [o for o in TINY[cfg.model.name] if not o.startswith(("data.", "model="))]
+        return [*overrides, *tiny, f"data.root={data_root}", "data.num_workers=0", "data.batch_size=2",
+                "data.length=4096"]
     if cfg.model.get("task"):
         return overrides + shrink_translation(cfg, data_root)
     if data == "celeba":

@@ -33,6 +33,11 @@ METRIC_DIRECTIONS = {
     "ssim": HIGHER,
     "l1": LOWER,
     "label_accuracy": HIGHER,
+    "mel_l1": LOWER,
+    "mrstft": LOWER,
+    "pesq": HIGHER,
+    "stoi": HIGHER,
+    "rtf": LOWER,
 }
 
 

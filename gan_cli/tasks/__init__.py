@@ -5,6 +5,7 @@
     unpaired          domain A <-> domain B, no pairs   model=cyclegan; data=digits_printed, unpaired
     super_resolution  low-resolution -> high-resolution model=srgan;    data=photos, sr
     audio             noise -> waveform                 model=wavegan, specgan; data=spoken_digits, audio_folder
+    vocoder           mel spectrogram -> waveform       model=hifigan, melgan; data=speech, audio_folder
 
     task = check_task(cfg)            # the run's Task, once model and data agree on it
     loaded = load_for_task(path)      # a checkpoint read once, with its config and its Task
@@ -24,9 +25,11 @@ from gan_cli.tasks.generation import GenerationTask
 from gan_cli.tasks.paired_translation import PairedTask
 from gan_cli.tasks.unpaired_translation import UnpairedTask
 from gan_cli.tasks.upscaling import SuperResolutionTask
+from gan_cli.tasks.vocoding import VocoderTask
 
 TASKS: dict[str, Task] = {task.name: task for task in (GenerationTask(), PairedTask(), UnpairedTask(),
-                                                        SuperResolutionTask(), AudioGenerationTask())}
+                                                        SuperResolutionTask(), AudioGenerationTask(),
+                                                        VocoderTask())}
 DEFAULT = GenerationTask.name
 
 

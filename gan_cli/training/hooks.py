@@ -22,7 +22,7 @@ from gan_cli.training.stats import RunningStats
 PROGRESS_VALUES = (("loss/d", "d_loss"), ("loss/g", "g_loss"), ("D/real", "D(x)"), ("D/fake", "D(fake)"),
                    ("loss/gradient_penalty", "gp"), ("wasserstein_estimate", "W"), ("loss/l1", "l1"),
                    ("loss/cycle_a", "cycle_a"), ("loss/cycle_b", "cycle_b"), ("loss/pixel", "pixel"),
-                   ("loss/content", "content"))
+                   ("loss/content", "content"), ("loss/mel", "mel"), ("loss/feature_matching", "fm"))
 
 
 class LogHook:

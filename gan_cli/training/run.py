@@ -47,7 +47,9 @@ def train(cfg: DictConfig, run_dir: str | Path | None = None) -> dict[str, float
     state = build_state(run, execution)
     stats = RunningStats()
     objective = build_objective(run, state, execution, stats)
-    schedule = LearningRateSchedule(lr_factor(run.optim, trainer.steps), state.optimizers.values())
+    # A pass over the training set (the exponential schedule's epoch): the batch source's epoch, in steps.
+    steps_per_epoch = max(1, getattr(state.batches, "batches_per_epoch", 1) // trainer.accumulate)
+    schedule = LearningRateSchedule(lr_factor(run.optim, trainer.steps, steps_per_epoch), state.optimizers.values())
     tracker = None
     if run.eval.every > 0:
         # Building the evaluator loads the extractor and the real statistics: errors surface before step 1.

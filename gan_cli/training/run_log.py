@@ -73,6 +73,23 @@ class RunLog:
         self.writer.add_image("samples/spectrograms", np.asarray(grid.convert("RGB")), step, dataformats="HWC")
         save_clips(clips, sample_rate, RunPaths(self.run_dir).sample_grid(step))
 
+    def vocoded(self, real: torch.Tensor, vocoded: torch.Tensor, step: int, sample_rate: int, listened: int = 4) -> None:
+        """Held-out clips and their re-synthesis: the first `listened` pairs to TensorBoard's audio tab
+        (heldout/real_i, heldout/vocoded_i), their spectrograms as one grid (a row per clip: real | vocoded),
+        and the step's files (a WAV of each real clip then its re-synthesis, their spectrogram PNG)."""
+        if not self.writer:
+            return
+        from gan_cli.inference.audio_output import spectrogram_images
+        from gan_cli.inference.copy_synthesis import comparison_files, interleaved
+
+        for index, (clip, output) in enumerate(zip(real[:listened], vocoded[:listened])):
+            for name, audio in (("real", clip), ("vocoded", output)):
+                self.writer.add_audio(f"heldout/{name}_{index}", audio.float().cpu().reshape(1, -1).clamp(-1, 1), step,
+                                      sample_rate=int(sample_rate))
+        grid = images.grid_image(spectrogram_images(interleaved(real, vocoded)), nrow=2)
+        self.writer.add_image("samples/spectrograms", np.asarray(grid.convert("RGB")), step, dataformats="HWC")
+        comparison_files(real, vocoded, sample_rate, RunPaths(self.run_dir).sample_grid(step))
+
     def info(self, message: str) -> None:
         if self.enabled:
             log.info(message)

@@ -6,6 +6,8 @@ recomputes the same rate).
                                                   # (the SNGAN / BigGAN-style decay)
     optim.schedule_steps=N                  # the span of the schedule (default trainer.steps), so a run
                                             # stopped early and resumed follows the same rates
+    optim.schedule=exponential optim.decay_per_epoch=0.999   # x 0.999 after every pass over the training
+                                                  # set (HiFi-GAN's ExponentialLR stepped per epoch)
 """
 
 from __future__ import annotations
@@ -14,12 +16,25 @@ from typing import Callable
 
 from gan_cli.errors import UserError
 
-SCHEDULES = ("constant", "linear")
+SCHEDULES = ("constant", "linear", "exponential")
 
 
-def lr_factor(optim_cfg, total_steps: int) -> Callable[[int], float]:
-    """The schedule an optim config (conf/optim/*.yaml) sets, over a run of total_steps."""
+def lr_factor(optim_cfg, total_steps: int, steps_per_epoch: int = 1) -> Callable[[int], float]:
+    """The schedule an optim config (conf/optim/*.yaml) sets, over a run of total_steps (steps_per_epoch:
+    the steps of one pass over the training set, for the exponential schedule)."""
+    if (optim_cfg.schedule or "constant") == "exponential":
+        return exponential_factor(optim_cfg.get("decay_per_epoch"), steps_per_epoch)
     return schedule_factor(optim_cfg.schedule, optim_cfg.decay_start, optim_cfg.schedule_steps, total_steps)
+
+
+def exponential_factor(decay, steps_per_epoch: int) -> Callable[[int], float]:
+    """decay ** (epochs done): the rate falls once per pass over the training set."""
+    if isinstance(decay, bool) or not isinstance(decay, (int, float)) or not 0 < decay <= 1:
+        raise UserError(f"optim.decay_per_epoch={decay!r} must be the factor on the learning rate after each pass "
+                        f"over the training set: a number in (0, 1] (HiFi-GAN: 0.999; add it with "
+                        f"+optim.decay_per_epoch=0.999 where the optimizer config has none).")
+    steps_per_epoch = max(1, int(steps_per_epoch))
+    return lambda step: float(decay) ** (step // steps_per_epoch)
 
 
 def schedule_factor(schedule: str | None, decay_start: float, schedule_steps: int | None,
