@@ -95,3 +95,11 @@ def run_cli(*args: str, cwd: Path, timeout: int = 300, check: bool = False) -> s
     if check and result.returncode != 0:
         raise AssertionError(f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     return result
+
+
+@pytest.fixture
+def audio_cache(tmp_path_factory, monkeypatch):
+    """One cache folder for the session's synthesised audio sets (each spoken-digits subset made once)."""
+    folder = tmp_path_factory.getbasetemp() / "audio_cache"
+    monkeypatch.setenv("GAN_CLI_CACHE", str(folder))
+    return folder

@@ -26,13 +26,6 @@ TINY_SPECGAN = ["model=specgan", "trainer.device=cpu", "data.dataset.voices_per_
                 "trainer.log_every=1", "trainer.sample_every=2", "trainer.checkpoint_every=2", "trainer.n_critic=2"]
 
 
-@pytest.fixture
-def audio_cache(tmp_path_factory, monkeypatch):
-    folder = tmp_path_factory.getbasetemp() / "audio_cache"
-    monkeypatch.setenv("GAN_CLI_CACHE", str(folder))
-    return folder
-
-
 def _tones(n: int, length: int = 16384, rate: int = 16000) -> torch.Tensor:
     """n clips: a tone of a different pitch in each, loud for its first half, then silence."""
     t = torch.arange(length) / rate

@@ -20,14 +20,6 @@ TINY_AUDIO = ["model=wavegan", "trainer.device=cpu", "data.dataset.voices_per_wo
               "trainer.log_every=1", "trainer.sample_every=2", "trainer.checkpoint_every=2", "trainer.n_critic=2"]
 
 
-@pytest.fixture
-def audio_cache(tmp_path_factory, monkeypatch):
-    """One small spoken-digits set for the module's runs (synthesised once)."""
-    folder = tmp_path_factory.getbasetemp() / "audio_cache"
-    monkeypatch.setenv("GAN_CLI_CACHE", str(folder))
-    return folder
-
-
 @pytest.mark.parametrize("length", [16384, 32768, 65536])
 def test_wavegan_makes_clips_of_the_data_length_and_scores_them(length):
     generator, discriminator = WaveGANGenerator(100, (1, length), 4), WaveGANDiscriminator((1, length), 4)

@@ -77,19 +77,22 @@ def report_head(loaded, options) -> dict:
             "generator": "ema" if options.get("ema", True) and checkpoint.get("ema") is not None else "raw"}
 
 
-def evaluate_translator(loaded, translator, evaluator, options) -> tuple[dict, Path]:
-    """An image-to-image checkpoint's report: its metrics on the held-out split, and the reference
-    on the same protocol (bicubic upscaling for super-resolution; real targets where it applies)."""
+def evaluate_against_reference(loaded, judged, evaluator, options, value_names=None) -> tuple[dict, Path]:
+    """An image-to-image (or vocoder) checkpoint's report: its metrics on the held-out split, and the
+    reference on the same protocol (bicubic upscaling for super-resolution; real targets where it applies;
+    Griffin-Lim for a vocoder). value_names: what each metric name puts in the values (the translation
+    metrics' VALUES by default)."""
     from gan_cli.eval.translation_metrics import VALUES as TRANSLATION_VALUES
 
-    values = evaluator(translator)
+    value_names = value_names or TRANSLATION_VALUES
+    values = evaluator(judged)
     reference_name, reference = evaluator.reference_values()
     report = {
         **report_head(loaded, options),
         "values": values,
         "reference": reference_name,
         "reference_values": reference,
-        "metrics": {metric: {"values": {name: values[name] for name in TRANSLATION_VALUES[metric] if name in values},
+        "metrics": {metric: {"values": {name: values[name] for name in value_names[metric] if name in values},
                              "protocol": evaluator.metric_protocol(metric)}
                     for metric in evaluator.settings.metrics},
     }

@@ -129,24 +129,52 @@ class InceptionV3:
         }
 
 
-class DigitsFeatures:
+class ShippedClassifier:
+    """A classifier that ships with gan-cli as a feature extractor: its weights file (a plain state dict,
+    checked to be tensors only), their sha256, the network on the device, and how it describes itself."""
+
+    name = feature_name = resize = ""
+    label = ""    # "digits classifier": for messages
+    script = ""   # the script that recreates its weights
+
+    def __init__(self, network: torch.nn.Module, weights, default: Path, device="cpu"):
+        self.weights_path = Path(weights).expanduser() if weights else default
+        if not self.weights_path.is_file():
+            raise UserError(f"The {self.label} weights are missing at {self.weights_path}: reinstall gan-cli, or "
+                            f"recreate them with `python {self.script}`.")
+        self.weights_sha256 = file_sha256(self.weights_path)
+        self.device = torch.device(device)
+        self.network = network.to(self.device).eval().requires_grad_(False)
+        try:
+            self.network.load_state_dict(torch.load(self.weights_path, map_location=self.device, weights_only=True))
+        except Exception as error:  # noqa: BLE001 - any failure means the file is not these weights
+            raise UserError(f"{self.weights_path} is not the {self.label}'s weights ({type(error).__name__}); "
+                            f"recreate them with `python {self.script}`.") from None
+
+    def describe(self) -> dict:
+        return {
+            "feature_extractor": self.name,
+            "features": self.feature_name,
+            "weights": str(self.weights_path),
+            "weights_sha256": self.weights_sha256,
+            "resize": self.resize,
+        }
+
+
+class DigitsFeatures(ShippedClassifier):
     """The shipped digits CNN (gan_cli.eval.digits_classifier): 64-d features, 10 logits."""
 
     name = "digits-classifier"
     feature_name = "penultimate layer, 64-d"
+    label = "digits classifier"
+    script = "scripts/train_digits_classifier.py"
 
     def __init__(self, weights=None, device="cpu"):
         from gan_cli.eval.digits_classifier import RESOLUTION, DigitsClassifier
 
-        self.weights_path = Path(weights).expanduser() if weights else DIGITS_WEIGHTS
-        if not self.weights_path.is_file():
-            raise UserError(f"The digits classifier weights are missing at {self.weights_path}: reinstall gan-cli, "
-                            f"or recreate them with `python scripts/train_digits_classifier.py`.")
+        super().__init__(DigitsClassifier(), weights, DIGITS_WEIGHTS, device)
         self.resolution = RESOLUTION
-        self.weights_sha256 = file_sha256(self.weights_path)
-        self.device = torch.device(device)
-        self.network = DigitsClassifier().to(self.device).eval().requires_grad_(False)
-        self.network.load_state_dict(torch.load(self.weights_path, map_location=self.device, weights_only=True))
+        self.resize = f"bilinear (antialiased) to {RESOLUTION}x{RESOLUTION} when the images are another size"
 
     @torch.no_grad()
     def __call__(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -160,22 +188,15 @@ class DigitsFeatures:
         features, logits = self.network(images.clamp(-1, 1))
         return features.cpu(), logits.cpu()
 
-    def describe(self) -> dict:
-        return {
-            "feature_extractor": self.name,
-            "features": self.feature_name,
-            "weights": str(self.weights_path),
-            "weights_sha256": self.weights_sha256,
-            "resize": f"bilinear (antialiased) to {self.resolution}x{self.resolution} when the images are another size",
-        }
 
-
-class SpokenDigitsFeatures:
+class SpokenDigitsFeatures(ShippedClassifier):
     """The shipped spoken-digits CNN (gan_cli.eval.spoken_digits_classifier) on 16 kHz clips: 128-d
     features of their log-mel spectrograms, 10 logits (the words zero ... nine)."""
 
     name = "spoken-digits-classifier"
     feature_name = "penultimate layer, 128-d, of a log-mel CNN"
+    label = "spoken-digits classifier"
+    script = "scripts/train_spoken_digits_classifier.py"
 
     def __init__(self, weights=None, device="cpu", sample_rate: int | None = None):
         from gan_cli.eval.spoken_digits_classifier import LENGTH, SAMPLE_RATE, SpokenDigitsClassifier
@@ -184,21 +205,10 @@ class SpokenDigitsFeatures:
             raise UserError(f"The spoken-digits classifier hears {SAMPLE_RATE} Hz clips, but the data is at "
                             f"data.sample_rate={sample_rate}: evaluate audio at {SAMPLE_RATE} Hz (data.sample_rate="
                             f"{SAMPLE_RATE}), or set eval.every=0.")
-        self.weights_path = Path(weights).expanduser() if weights else SPOKEN_DIGITS_WEIGHTS
-        if not self.weights_path.is_file():
-            raise UserError(f"The spoken-digits classifier weights are missing at {self.weights_path}: reinstall "
-                            f"gan-cli, or recreate them with `python scripts/train_spoken_digits_classifier.py`.")
+        super().__init__(SpokenDigitsClassifier(), weights, SPOKEN_DIGITS_WEIGHTS, device)
         self.length = LENGTH
-        self.weights_sha256 = file_sha256(self.weights_path)
-        self.device = torch.device(device)
-        self.network = SpokenDigitsClassifier().to(self.device).eval().requires_grad_(False)
-        try:
-            state = torch.load(self.weights_path, map_location=self.device, weights_only=True)
-            self.network.load_state_dict(state)
-        except Exception as error:  # noqa: BLE001 - any failure means the file is not these weights
-            raise UserError(f"{self.weights_path} is not the spoken-digits classifier's weights "
-                            f"({type(error).__name__}); recreate them with "
-                            f"`python scripts/train_spoken_digits_classifier.py`.") from None
+        self.resize = (f"16 kHz mono, cut or padded with silence to {LENGTH} samples; log-mel 64 bands, "
+                       f"STFT 512 / hop 128")
 
     @torch.no_grad()
     def __call__(self, audio: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -207,16 +217,6 @@ class SpokenDigitsFeatures:
                             f"{tuple(audio.shape)}: use it on audio data (data=spoken_digits).")
         features, logits = self.network(audio.float().to(self.device))
         return features.cpu(), logits.cpu()
-
-    def describe(self) -> dict:
-        return {
-            "feature_extractor": self.name,
-            "features": self.feature_name,
-            "weights": str(self.weights_path),
-            "weights_sha256": self.weights_sha256,
-            "resize": f"16 kHz mono, cut or padded with silence to {self.length} samples; log-mel 64 bands, "
-                      f"STFT 512 / hop 128",
-        }
 
 
 def build_extractor(name: str, weights=None, download: bool = True, device="cpu", sample_rate: int | None = None):

@@ -174,18 +174,6 @@ class VocoderEvaluator:
 
 def evaluate_vocoder(loaded, vocoder: Vocoder, evaluator: VocoderEvaluator, options) -> tuple[dict, Path]:
     """A vocoder checkpoint's report: its metrics on the held-out clips and Griffin-Lim's on the same."""
-    from gan_cli.eval.checkpoint_report import default_output, report_head
-    from gan_cli.runs.files import write_json_atomic
+    from gan_cli.eval.checkpoint_report import evaluate_against_reference
 
-    values = evaluator(vocoder)
-    reference_name, reference = evaluator.reference_values()
-    report = {
-        **report_head(loaded, options),
-        "values": values,
-        "reference": reference_name,
-        "reference_values": reference,
-        "metrics": {metric: {"values": {name: values[name] for name in VOCODER_VALUES[metric]},
-                             "protocol": evaluator.metric_protocol(metric)} for metric in evaluator.settings.metrics},
-    }
-    out = write_json_atomic(Path(options.get("out") or default_output(loaded.path)), report)
-    return report, out
+    return evaluate_against_reference(loaded, vocoder, evaluator, options, value_names=VOCODER_VALUES)

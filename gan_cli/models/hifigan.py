@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from torch.nn.utils.parametrizations import spectral_norm, weight_norm
 
 from gan_cli.errors import UserError
+from gan_cli.models.layers import judged_at_scales
 
 LEAKY_SLOPE = 0.1
 # The paper's three generators (Table 1: 13.92 M, 0.92 M and 1.46 M parameters).
@@ -116,6 +117,17 @@ def scaled(channels: int, width: float) -> int:
     return max(1, round(channels * width))
 
 
+def _logits_and_features(convs, conv_post, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """A sub-D's pass: leaky-ReLU convs, then the logits' conv; every map (the logits' too) for matching."""
+    features = []
+    for conv in convs:
+        x = F.leaky_relu(conv(x), LEAKY_SLOPE)
+        features.append(x)
+    x = conv_post(x)
+    features.append(x)
+    return x.flatten(1), features
+
+
 class PeriodDiscriminator(nn.Module):
     """The waveform folded into (T / p, p) and judged by 2-D convs of kernel (5, 1): each column a phase."""
 
@@ -132,14 +144,7 @@ class PeriodDiscriminator(nn.Module):
         batch, channels, length = audio.shape
         if length % self.period:
             audio = F.pad(audio, (0, self.period - length % self.period), mode="reflect")
-        x = audio.view(batch, channels, -1, self.period)
-        features = []
-        for conv in self.convs:
-            x = F.leaky_relu(conv(x), LEAKY_SLOPE)
-            features.append(x)
-        x = self.conv_post(x)
-        features.append(x)
-        return x.flatten(1), features
+        return _logits_and_features(self.convs, self.conv_post, audio.view(batch, channels, -1, self.period))
 
 
 class MultiPeriodDiscriminator(nn.Module):
@@ -175,13 +180,7 @@ class ScaleDiscriminator(nn.Module):
         self.conv_post = norm(nn.Conv1d(previous, 1, 3, padding=1))
 
     def forward(self, audio: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        x, features = audio, []
-        for conv in self.convs:
-            x = F.leaky_relu(conv(x), LEAKY_SLOPE)
-            features.append(x)
-        x = self.conv_post(x)
-        features.append(x)
-        return x.flatten(1), features
+        return _logits_and_features(self.convs, self.conv_post, audio)
 
 
 class MultiScaleDiscriminator(nn.Module):
@@ -197,10 +196,4 @@ class MultiScaleDiscriminator(nn.Module):
         self.pool = nn.AvgPool1d(4, 2, padding=2)
 
     def forward(self, audio: torch.Tensor) -> list[tuple[torch.Tensor, list[torch.Tensor]]]:
-        assert audio.ndim == 3 and audio.shape[1] == 1, audio.shape
-        outputs = []
-        for index, discriminator in enumerate(self.discriminators):
-            if index:
-                audio = self.pool(audio)
-            outputs.append(discriminator(audio))
-        return outputs
+        return judged_at_scales(self.discriminators, self.pool, audio)

@@ -69,3 +69,14 @@ def require_image_shape(data_shape, network: str) -> tuple[int, int]:
             f"128, ...), but the data gives {height}x{width}; set data.resolution to one of those."
         )
     return channels, height
+
+
+def judged_at_scales(discriminators, pool: nn.Module, audio: torch.Tensor) -> list:
+    """A multi-scale audio D: each sub-D's output on the waveform, then on it pooled once more per scale."""
+    assert audio.ndim == 3 and audio.shape[1] == 1, audio.shape
+    outputs = []
+    for index, discriminator in enumerate(discriminators):
+        if index:
+            audio = pool(audio)
+        outputs.append(discriminator(audio))
+    return outputs

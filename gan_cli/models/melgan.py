@@ -17,6 +17,7 @@ import torch.nn as nn
 from torch.nn.utils.parametrizations import weight_norm
 
 from gan_cli.errors import UserError
+from gan_cli.models.layers import judged_at_scales
 
 LEAKY_SLOPE = 0.2
 
@@ -110,10 +111,4 @@ class MelGANDiscriminator(nn.Module):
         _init(self)
 
     def forward(self, audio: torch.Tensor) -> list[tuple[torch.Tensor, list[torch.Tensor]]]:
-        assert audio.ndim == 3 and audio.shape[1] == 1, audio.shape
-        outputs = []
-        for index, discriminator in enumerate(self.discriminators):
-            if index:
-                audio = self.pool(audio)
-            outputs.append(discriminator(audio))
-        return outputs
+        return judged_at_scales(self.discriminators, self.pool, audio)

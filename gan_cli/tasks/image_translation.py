@@ -83,12 +83,12 @@ class TranslationTask(Task):
         return self.translator(state, run)
 
     def evaluate_checkpoint(self, loaded: Loaded, options, device):
-        from gan_cli.eval.checkpoint_report import evaluate_translator, evaluation_config
+        from gan_cli.eval.checkpoint_report import evaluate_against_reference, evaluation_config
         from gan_cli.tasks.run_description import RunDescription
 
         translator = self.load_translator(loaded, device, bool(options.get("ema", True)))
         run = RunDescription.of(evaluation_config(loaded.checkpoint, options, loaded.path), self)
-        return evaluate_translator(loaded, translator, self.evaluator(run, device), options)
+        return evaluate_against_reference(loaded, translator, self.evaluator(run, device), options)
 
     def sample(self, loaded: Loaded, cfg, out, device) -> str:
         from gan_cli.inference.translate_files import heldout_grid_to_file, translate_to_files
