@@ -68,6 +68,8 @@ class TrainerSettings:
     compile: bool = setting("bool", "torch.compile G and D")
     channels_last: str | bool = setting("choice", "channels-last memory format; auto = on for GPUs",
                                         choices=("auto", True, False))
+    progress: str | bool = setting("choice", "live progress line (it/s, ETA, losses); auto = on a terminal, not in "
+                                   "sweeps; true = also when not a terminal", choices=("auto", True, False))
     ddp_timeout_s: float = setting("float", "seconds a collective may wait (a dead rank) before the run fails",
                                    above=0, dtype="seconds")
 

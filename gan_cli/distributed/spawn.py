@@ -44,8 +44,8 @@ def free_port() -> int:
 def launch_processes(train: Callable, cfg, run_dir: Path, devices: int, log_file: Path) -> dict:
     """Run train(cfg, run_dir) in `devices` processes; return rank 0's result.
 
-    `train` is a module-level function (the workers import it by name); rank 0 logs to the console
-    and to `log_file`, the others only their warnings.
+    `train` is a module-level function, or a functools.partial of one (the workers import it by name);
+    rank 0 logs to the console and to `log_file`, the others only their warnings.
     """
     context = mp.get_context("spawn")
     results = context.SimpleQueue()

@@ -3,8 +3,9 @@ evaluations and checkpoints, each a Hook of the loop with its own interval (conf
 
 from __future__ import annotations
 
+import contextlib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from omegaconf import OmegaConf
@@ -14,15 +15,10 @@ from gan_cli.numbers import diverged_weight_bound
 from gan_cli.runs.checkpoints import FORMAT, CheckpointWriter
 from gan_cli.tasks.run_description import RunDescription
 from gan_cli.training.loop import FiniteGuard, Hook
+from gan_cli.training.progress import FirstSteps, ProgressLine, console_stream, shown_values, wants_progress
 from gan_cli.training.run_log import RunLog
 from gan_cli.training.state import TrainingState
 from gan_cli.training.stats import RunningStats
-
-# Logged values shown on the progress line, with their short names.
-PROGRESS_VALUES = (("loss/d", "d_loss"), ("loss/g", "g_loss"), ("D/real", "D(x)"), ("D/fake", "D(fake)"),
-                   ("loss/gradient_penalty", "gp"), ("wasserstein_estimate", "W"), ("loss/l1", "l1"),
-                   ("loss/cycle_a", "cycle_a"), ("loss/cycle_b", "cycle_b"), ("loss/pixel", "pixel"),
-                   ("loss/content", "content"), ("loss/mel", "mel"), ("loss/feature_matching", "fm"))
 
 
 class LogHook:
@@ -53,8 +49,7 @@ def progress_line(step: int, total: int, values: dict[str, float], elapsed: floa
                   fake_label: str = "D(G(z))") -> str:
     """The log line of a step: losses, D's scores (D(fake) named as the task's fakes: D(G(z)), D(G(x))), speed, ETA."""
     parts = [f"step {step}/{total}"]
-    parts += [f"{fake_label if label == 'D(fake)' else label} {values[key]:.4f}" for key, label in PROGRESS_VALUES
-              if key in values]
+    parts += shown_values(values, fake_label)
     parts.append(f"{values['speed/images_per_sec']:.0f} img/s")
     done = step - start_step
     if done:
@@ -120,12 +115,14 @@ class RunHooks:
     guard: FiniteGuard
     log: LogHook
     checkpoints: CheckpointHook | None
+    console: contextlib.AbstractContextManager = field(default_factory=contextlib.nullcontext)  # around the loop
 
 
 def run_hooks(run: RunDescription, state: TrainingState, images_per_step: int, stats: RunningStats,
-              run_log: RunLog, run_dir: Path, tracker, device) -> RunHooks:
+              run_log: RunLog, run_dir: Path, tracker, device, sweep_job: bool = False) -> RunHooks:
     """The hooks of a gan-train run, with the intervals of run.trainer (and run.eval.every); the
-    task draws the preview (sample grids, comparison rows) and names what its evaluator judges."""
+    task draws the preview (sample grids, comparison rows) and names what its evaluator judges.
+    The first steps' time is logged, and the progress line shown (trainer.progress), on rank 0 only."""
     trainer = run.trainer
     log = LogHook(state, stats, run_log, images_per_step, trainer.steps, run.task.fake_label)
     preview = run.task.preview(state, run_log, run, device)
@@ -139,4 +136,11 @@ def run_hooks(run: RunDescription, state: TrainingState, images_per_step: int, s
         hooks.append(Hook(trainer.checkpoint_every, checkpoints, on_stop=True, needs_finite_weights=True))
     guard = FiniteGuard(state, device, checkpoints.last_good if checkpoints else lambda: run.resume,
                         weight_bound=diverged_weight_bound(trainer.precision))
-    return RunHooks(hooks, guard, log, checkpoints)
+    console = contextlib.nullcontext()
+    if distributed.is_main():
+        hooks.insert(0, Hook(1, FirstSteps(run_log.info, state.step, trainer.steps, device)))
+        stream = console_stream()
+        if wants_progress(trainer.progress, stream, sweep_job):
+            console = ProgressLine(stream, state.step, trainer.steps, lambda: log.last_values, run.task.fake_label)
+            hooks.append(Hook(1, console))
+    return RunHooks(hooks, guard, log, checkpoints, console)

@@ -4,6 +4,7 @@ processes it runs in, and its record in the run folder (status.json, the sweep's
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import sys
 from pathlib import Path
@@ -51,7 +52,7 @@ def run_training_job(cfg: DictConfig, hydra_cfg) -> float | None:
             check_command_config(cfg)  # the command line's keys and values, before a checkpoint is read
             cfg = job_config(cfg, hydra_cfg)  # resume=PATH, or resume=auto in a sweep
             _record_config(cfg, run_dir)
-            final = train_in_processes(cfg, run_dir)
+            final = train_in_processes(cfg, run_dir, sweep_job=hydra_cfg.mode == RunMode.MULTIRUN)
     except JobAlreadyFinished as done:  # resume=auto: the job finished in an earlier run of the sweep
         return done.objective
     except StopRequested as stop:
@@ -94,23 +95,25 @@ def _record_config(cfg: DictConfig, run_dir: Path) -> None:
         log.info(f"Resuming {cfg.model.name} on {cfg.data.name} from {cfg.resume}; run folder {run_dir}")
 
 
-def train_in_processes(cfg: DictConfig, run_dir: Path) -> dict[str, float]:
-    """train() in this process, in the process group the environment describes, or in N spawned ones."""
+def train_in_processes(cfg: DictConfig, run_dir: Path, sweep_job: bool = False) -> dict[str, float]:
+    """train() in this process, in the process group the environment describes, or in N spawned ones
+    (the workers learn whether the job is a sweep's from here: they have no Hydra config of their own)."""
     trainer = RunSettings.from_config(cfg).trainer
     devices = check_devices(trainer.devices, trainer.device)
     if distributed.environment_world_size() > 1:  # torchrun or SLURM started the ranks
         distributed.init_from_env(timeout_s=trainer.ddp_timeout_s, device=trainer.device)
-        return train(cfg, run_dir)
+        return train(cfg, run_dir, sweep_job)
     if devices > 1:
         paths = RunPaths(run_dir)
         try:
-            return launch_processes(train, cfg, run_dir, devices, log_file=paths.train_log)
+            return launch_processes(functools.partial(train, sweep_job=sweep_job), cfg, run_dir, devices,
+                                    log_file=paths.train_log)
         except WorkerFailed as failed:
             if failed.exit_code != 1 or not str(failed):
                 raise
             raise WorkerFailed(f"{failed} The newest checkpoint (if any) is in {paths.checkpoints}; continue "
                                f"with gan-train resume={paths.last_checkpoint}.") from None
-    return train(cfg, run_dir)
+    return train(cfg, run_dir, sweep_job)
 
 
 def _report_stop(cfg: DictConfig, run_dir: Path, step) -> None:

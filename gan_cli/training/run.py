@@ -33,8 +33,9 @@ def seen_as(batches, data_shape) -> str:
     note = getattr(batches, "seen_as", None)
     return f" (seen as {note})" if note and shape != tuple(int(s) for s in data_shape) else ""
 
-def train(cfg: DictConfig, run_dir: str | Path | None = None) -> dict[str, float]:
-    """Train the GAN that `cfg` describes; write logs, samples and checkpoints under run_dir.
+def train(cfg: DictConfig, run_dir: str | Path | None = None, sweep_job: bool = False) -> dict[str, float]:
+    """Train the GAN that `cfg` describes; write logs, samples and checkpoints under run_dir (a sweep's
+    job shows no progress line unless trainer.progress=true).
 
     Returns the last logged values, the last evaluation (eval/<name>) and the steps done.
     """
@@ -61,7 +62,7 @@ def train(cfg: DictConfig, run_dir: str | Path | None = None) -> dict[str, float
 
     run_log = RunLog(run_dir, enabled=distributed.is_main())
     images_per_step = objective.images_per_step * trainer.accumulate
-    hooks = run_hooks(run, state, images_per_step, stats, run_log, run_dir, tracker, device)
+    hooks = run_hooks(run, state, images_per_step, stats, run_log, run_dir, tracker, device, sweep_job)
     run_log.info(
         f"Training {run.name} {list(run.data.shape)}{seen_as(state.batches, run.data.shape)} with {objective.description}"
         f"{f' ({trainer.accumulate} batches per update)' if trainer.accumulate > 1 else ''} on {device}"
@@ -69,8 +70,9 @@ def train(cfg: DictConfig, run_dir: str | Path | None = None) -> dict[str, float
         f"{trainer.steps}; run folder: {run_dir}"
     )
     try:
-        training_loop(state, objective, hooks.hooks, trainer.steps, hooks.guard, before_step=schedule,
-                      accumulate=trainer.accumulate)
+        with hooks.console:  # the progress line, cleared however the loop ends
+            training_loop(state, objective, hooks.hooks, trainer.steps, hooks.guard, before_step=schedule,
+                          accumulate=trainer.accumulate)
     finally:
         run_log.close()
     final = {**hooks.log.last_values, "step": state.step, **(tracker.final_values() if tracker else {})}
