@@ -26,6 +26,7 @@ from pathlib import Path
 import torch
 from hydra import compose, initialize_config_module
 from omegaconf import OmegaConf, open_dict
+from readme_tables import record_default_run
 
 from gan_cli.data import DataSource, real_samples
 from gan_cli.eval.evaluator import Evaluator
@@ -72,6 +73,8 @@ def run(model: str, overrides, out: Path, images: Path | None, ckpt: Path | None
         train(cfg, run_dir=run_dir)
         result["cpu_minutes"] = (time.process_time() - start) / 60
         result["steps"] = int(cfg.trainer.steps)
+        if not overrides:  # the default run itself: README's models table gives its CPU minutes
+            record_default_run(model, result["steps"], int(cfg.data.batch_size), result["cpu_minutes"])
         ckpt = run_dir / "checkpoints" / "last.pt"
     result["checkpoint"] = str(ckpt)
     result.update(judge(ckpt, images, model))

@@ -41,6 +41,7 @@ from pathlib import Path
 
 import torch
 from hydra import compose, initialize_config_module
+from readme_tables import record_default_run
 
 from gan_cli.eval.evaluator import Evaluator
 from gan_cli.inference.images import save_grid
@@ -157,6 +158,8 @@ def run(model: str, overrides, out: Path, images: Path) -> dict:
     result = {"model": model, "overrides": list(overrides), "date": time.strftime("%Y-%m-%d"),
               "conditional": model in CONDITIONAL, **measure(model, overrides, out, images)}
     (out / f"{model}.json").write_text(json.dumps(result, indent=2))
+    if not overrides:  # the default run itself: README's models table gives its CPU minutes
+        record_default_run(model, result["steps"], result["batch_size"], result["cpu_minutes"])
     print(f"{model}: {result['steps']} steps, {result['cpu_minutes']:.1f} CPU min: {headline(result)[0]}", flush=True)
     return result
 

@@ -288,3 +288,14 @@ def test_report_help_gives_every_key_its_meaning(tmp_path):
 def test_the_option_tables_import_without_torch():
     code = "import sys, gan_cli.cli.command_options, gan_cli.training.train_options; print('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
+
+
+def test_eval_help_says_what_every_metric_computes(tmp_path):
+    from gan_cli.cli.command_options import METRIC_HELP
+    from gan_cli.run_settings import METRICS
+
+    assert set(METRIC_HELP) == set(METRICS)
+    shown = run_cli("gan-eval", "--help", cwd=tmp_path).stdout
+    metrics = shown.split("== Metrics", 1)[1]
+    for name in METRICS:
+        assert f"  {name} " in metrics and METRIC_HELP[name] in metrics, name

@@ -173,6 +173,36 @@ def options_help(command: str, *, _root_) -> str:
     return "\n".join(lines).replace("$", "$$") + "\n"  # the help template is a string.Template
 
 
+# gan-eval --help's metrics: what each computes and for which data (the names: gan_cli.run_settings.METRICS).
+METRIC_HELP = {
+    "fid": "Frechet distance between Gaussians of real and generated features (lower is better; ~0 = the data)",
+    "kid": "kernel inception distance: unbiased MMD^2, cubic kernel, over subsets (lower; can dip below 0)",
+    "is": "Inception Score: exp E[KL(p(y|x) || p(y))] over splits (higher; the classifier's classes)",
+    "pr": "improved precision (fakes on the real manifold) and recall (reals on the fake one), k-NN (higher)",
+    "classes": "digits: the share of the 10 classes drawn, and KL of the class histogram from uniform",
+    "label_accuracy": "conditional models: share of samples read as the asked class; image-to-image: digit kept",
+    "confident": "audio: share of clips the spoken-digits classifier reads with p >= 0.9",
+    "modes": "2-D ring/grid: modes covered, high-quality share, reverse KL (the VEEGAN/PacGAN protocol)",
+    "psnr": "image-to-image on held-out pairs: PSNR in dB (super-resolution: on the Y channel)",
+    "ssim": "image-to-image on held-out pairs: structural similarity",
+    "l1": "image-to-image on held-out pairs: mean absolute error against the target",
+    "mel_l1": "vocoders on held-out speech: L1 between log-mel spectrograms (HiFi-GAN's units)",
+    "mrstft": "vocoders: multi-resolution STFT distance (spectral convergence + log magnitude)",
+    "pesq": "vocoders: wide-band PESQ, when the pesq package is installed (higher)",
+    "stoi": "vocoders: short-time objective intelligibility, when pystoi is installed (higher)",
+    "rtf": "vocoders: real-time factor, synthesis seconds per audio second on the CPU (lower)",
+}
+
+
+def metrics_help() -> str:
+    """gan-eval --help's metrics section (the resolver gan_metrics_help)."""
+    width = max(map(len, METRIC_HELP)) + 2
+    return "\n".join(f"  {name:{width}s}{text}" for name, text in METRIC_HELP.items()).replace("$", "$$")
+
+
+OmegaConf.register_new_resolver("gan_metrics_help", metrics_help, replace=True)
+
+
 def report_help() -> str:
     return "\n".join(help_lines(REPORT_OPTIONS))
 
@@ -184,7 +214,27 @@ def tasks_help() -> str:
     """gan-train --help's tasks: what each makes, its models and its data (the resolver gan_tasks_help)."""
     from gan_cli.tasks import TASKS
 
-    return "\n".join(task.help_line() for task in TASKS.values())
+    return "\n".join(_wrapped(task.help_line(), 19) for task in TASKS.values())
+
+
+def models_help() -> str:
+    """gan-train --help's models: each preset's paper, its task and default data (the resolver
+    gan_models_help), from the header comments of conf/model/*.yaml (gan_cli.config_catalog)."""
+    from gan_cli.config_catalog import options
+    from gan_cli.tasks import TASKS
+
+    lines = []
+    for option in options("model"):
+        task = next(task for task in TASKS.values() if task.owns(option))
+        lines.append(_wrapped(f"  {option.name:15s}{option.title}; {task.name}, data={option.default_data}", 17))
+    return "\n".join(lines).replace("$", "$$")
+
+
+def _wrapped(line: str, indent: int, width: int = 110) -> str:
+    import textwrap
+
+    return "\n".join(textwrap.wrap(line, width, subsequent_indent=" " * indent, break_on_hyphens=False))
 
 
 OmegaConf.register_new_resolver("gan_tasks_help", tasks_help, replace=True)
+OmegaConf.register_new_resolver("gan_models_help", models_help, replace=True)

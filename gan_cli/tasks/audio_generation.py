@@ -65,8 +65,6 @@ class AudioPreview(FixedLatentPreview):
 class AudioGenerationTask(Task):
     name = "audio"
     summary = "noise -> waveform"
-    models = "wavegan, specgan"
-    data = "spoken_digits, audio_folder"
     latent_space = True
 
     def check_config(self, cfg) -> None:

@@ -43,8 +43,8 @@ class Task:
 
     name: str = ""
     summary: str = ""              # "noise -> image"
-    models: str = ""               # the presets that learn it, for messages and help
-    data: str = ""                 # the data configs that hold it (the first is the offline default)
+    is_default: bool = False       # a model or data config without a task key is of this task
+    extra_data: tuple[str, ...] = ()  # data configs of another task that it also reads (data.task=<name>)
     # Checkpoint keys of the networks its models may define (each a model.<key> config node).
     networks: tuple[str, ...] = ("generator", "discriminator")
     latent_space: bool = False     # whether its generator draws from noise (latent stream, walks)
@@ -52,6 +52,28 @@ class Task:
 
     def __repr__(self) -> str:
         return f"<task {self.name}>"
+
+    def owns(self, option) -> bool:
+        """Whether a model or data config (gan_cli.config_catalog.ConfigOption) is of this task."""
+        return option.task == self.name or (option.task is None and self.is_default)
+
+    @property
+    def models(self) -> str:
+        """The model presets that learn it (conf/model), for messages and help."""
+        from gan_cli.config_catalog import options
+
+        return ", ".join(option.name for option in options("model") if self.owns(option))
+
+    @property
+    def data(self) -> str:
+        """The data configs that hold it (conf/data), its models' default data first."""
+        from gan_cli.config_catalog import options
+
+        models = [option for option in options("model") if self.owns(option)]
+        defaults = [option.default_data for option in models]
+        names = [option.name for option in options("data") if self.owns(option)] + list(self.extra_data)
+        return ", ".join(sorted(dict.fromkeys(names), key=lambda name: (name not in defaults,
+                                                                         defaults.count(name) * -1, name)))
 
     def help_line(self) -> str:
         """Its line in gan-train --help: what it makes, the presets that learn it, the data that hold it."""

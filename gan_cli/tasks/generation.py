@@ -63,8 +63,7 @@ class GridPreview(FixedLatentPreview):
 class GenerationTask(Task):
     name = "generation"
     summary = "noise -> image"
-    models = "gan, dcgan, wgan_gp, sngan, sagan, stylegan2, progan, cgan, acgan, biggan, ..."
-    data = "digits, mnist, fashion_mnist, cifar10, celeba, folder, ring, grid"
+    is_default = True  # configs without a task key
     latent_space = True
 
     def check_config(self, cfg) -> None:

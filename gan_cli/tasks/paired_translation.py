@@ -10,8 +10,6 @@ from gan_cli.tasks.image_translation import TranslationTask
 class PairedTask(TranslationTask):
     name = "paired"
     summary = "image -> paired image"
-    models = "pix2pix"
-    data = "digits_edges, paired"
 
     @cached_property
     def metric_set(self):

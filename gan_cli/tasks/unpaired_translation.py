@@ -16,8 +16,6 @@ from gan_cli.tasks.image_translation import TranslationTask
 class UnpairedTask(TranslationTask):
     name = "unpaired"
     summary = "domain A <-> domain B"
-    models = "cyclegan"
-    data = "digits_printed, unpaired"
     networks = ("generator", "generator_ba", "discriminator", "discriminator_a")
     directions = {"AtoB": "generator", "BtoA": "generator_ba"}
     input_help = "input | translation | cycle back"

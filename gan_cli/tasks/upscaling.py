@@ -15,8 +15,6 @@ from gan_cli.tasks.image_translation import TranslationTask
 class SuperResolutionTask(TranslationTask):
     name = "super_resolution"
     summary = "low resolution -> high resolution"
-    models = "srgan"
-    data = "photos, sr"
     resizes_inputs = False
     input_help = "bicubic | output | original"
 

@@ -39,8 +39,7 @@ class VocoderPreview:
 class VocoderTask(Task):
     name = "vocoder"
     summary = "mel spectrogram -> waveform"
-    models = "hifigan, melgan"
-    data = "speech, audio_folder"
+    extra_data = ("audio_folder",)  # recordings read as vocoder data (data.task=vocoder)
     # HiFi-GAN: discriminator = the multi-scale D, discriminator_periods = the multi-period D; MelGAN: the first.
     networks = ("generator", "discriminator", "discriminator_periods")
     fake_label = "D(G(mel))"
