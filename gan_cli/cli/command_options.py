@@ -12,10 +12,12 @@ tests/test_options.py keeps each table and its config file in step.
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 
 from omegaconf import DictConfig, OmegaConf
 
+from gan_cli.distributed.environment import is_other_rank
 from gan_cli.errors import UserError, exit_with
 from gan_cli.options import (
     Option,
@@ -151,7 +153,7 @@ def check_arguments(command: str, args: list[str]) -> None:
     try:
         check_command_line(args, command, options, free, groups)
     except UserError as error:
-        exit_with(error)
+        exit_with(error, say=not is_other_rank(os.environ))  # torchrun/SLURM: rank 0 says it
 
 
 def check_command(command: str, cfg: DictConfig) -> None:
