@@ -6,6 +6,7 @@ last item, D(G(z)) in the log lines of models without z, was fixed before: Task.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -46,3 +47,35 @@ def test_a_failing_sweep_logs_each_job_once_and_ends_without_a_traceback(tmp_pat
     last = next(line for line in result.stderr.splitlines() if line.startswith("error: "))
     assert last.startswith(f"error: job {sweep / '0'} failed on a bad input") and str(sweep / "summary.md") in last
     assert BAD_BATCH in (sweep / "0" / "train.log").read_text()
+
+
+# KID: x10^3 wherever people read it, stored unscaled, its floor explained.
+
+def test_gan_eval_prints_kid_x1000_stores_it_unscaled_and_explains_its_floor(tmp_path):
+    ckpt = fixture("dcgan", tmp_path)
+    out = tmp_path / "eval.json"
+    result = run_cli("gan-eval", f"ckpt={ckpt}", "metrics=[kid]", "num_samples=400", f"out={out}", cwd=tmp_path,
+                     check=True)
+    line = next(line for line in result.stdout.splitlines() if line.strip().startswith("kid "))
+    shown, real = (float(v) for v in re.search(r"kid \(x10\^3\) (\S+) \(real data: (\S+)\)", line).groups())
+    report = json.loads(out.read_text())
+    assert shown == pytest.approx(report["values"]["kid"] * 1e3, rel=1e-5)
+    assert real == pytest.approx(report["real_data"]["kid"] * 1e3, rel=1e-5)
+    assert "0 is its floor in expectation" in line and "slightly below 0" in line
+    # The digits classifier's features are brought to Inception's scale first: unscaled, this untrained
+    # generator read 380,102 (and 3.8e8 x10^3); the real data reads a few units x10^3 around 0.
+    assert 10 < shown < 1e4 and abs(real) < 20
+    assert "divided by 11.16" in report["metrics"]["kid"]["protocol"]["kid"]["features"]
+
+
+def test_the_sweep_summary_shows_kid_x1000_and_its_csv_keeps_it_unscaled(tmp_path):
+    from gan_cli.runs.status import write_status
+    from gan_cli.runs.sweep_summary import write_summary
+
+    for job, kid in (("0", 0.0123), ("1", 0.0456)):
+        write_status(tmp_path / job, status="finished", overrides=[f"trainer.seed={job}"])
+        (tmp_path / job / "metrics.json").write_text(json.dumps({"kid": kid, "fid": 10.0 + int(job)}))
+    summary = write_summary(tmp_path, sort_by="kid")
+    markdown, csv = summary.markdown_path.read_text(), summary.csv_path.read_text()
+    assert "| kid (x10^3) |" in markdown and "| 12.3 |" in markdown and "| 45.6 |" in markdown
+    assert csv.splitlines()[0].split(",")[5:8] == ["trainer.seed", "kid", "fid"] and ",0.0123," in csv
