@@ -11,7 +11,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
+from conftest import run_cli, tiny_model_overrides
+from PIL import Image
 
 FIXTURES = Path(__file__).parent / "fixtures" / "checkpoints"
 BAD_BATCH = "data.batch_size='abc' is not valid"
@@ -79,3 +80,53 @@ def test_the_sweep_summary_shows_kid_x1000_and_its_csv_keeps_it_unscaled(tmp_pat
     markdown, csv = summary.markdown_path.read_text(), summary.csv_path.read_text()
     assert "| kid (x10^3) |" in markdown and "| 12.3 |" in markdown and "| 45.6 |" in markdown
     assert csv.splitlines()[0].split(",")[5:8] == ["trainer.seed", "kid", "fid"] and ",0.0123," in csv
+
+
+# Every walk writes a GIF beside its grid; arithmetic, not a walk, one PNG.
+
+def gif_of(path: Path) -> Image.Image:
+    gif = Image.open(path)
+    assert gif.format == "GIF" and gif.info.get("loop") == 0
+    return gif
+
+
+WALKS = [  # (family, options, frames in the GIF, its frame size)
+    ("dcgan", ["seeds=[0,1]", "frames=3"], 2 * 3, (48, 48)),                   # z: 2 legs, back to the start
+    ("stylegan2", ["space=w", "seeds=[0,1,2]", "frames=3"], 3 * 3, (48, 48)),  # W: 16 px images, x3 to >= 40
+    ("stylegan2", ["mode=style_mixing", "rows=[1,2]", "cols=[3,4,5]", "frames=3"], 5, (74, 56)),  # crossover 1..5
+    ("biggan", ["mode=classes", "classes=[0,3,7]", "frames=3"], 3 * 3, (48, 48)),
+]
+
+
+@pytest.mark.parametrize("family, options, frames, size", WALKS, ids=["z", "w", "style_mixing", "classes"])
+def test_every_walk_writes_a_looping_gif_beside_its_grid(family, options, frames, size, tmp_path):
+    ckpt = fixture(family, tmp_path)
+    png = tmp_path / "walk.png"
+    result = run_cli("gan-interp", f"ckpt={ckpt}", *options, "gif_size=40", "fps=10", f"out={png}", cwd=tmp_path,
+                     check=True)
+    assert result.stdout.strip() == f"wrote {png} and {png.with_suffix('.gif')}"
+    gif = gif_of(png.with_suffix(".gif"))
+    assert gif.n_frames == frames and gif.size == size
+    # Style mixing holds each crossover for `frames` frames of 1/fps s; the walks move every frame.
+    assert gif.info["duration"] == (300 if "mode=style_mixing" in options else 100)
+
+
+def test_the_infogan_code_walk_writes_a_gif_and_arithmetic_only_its_picture(tmp_path):
+    run = tmp_path / "run"
+    run_cli("gan-train", "model=infogan", "trainer.device=cpu", "trainer.steps=1", "trainer.sample_every=100",
+            "trainer.checkpoint_every=100", "trainer.num_fixed_samples=4", "data.batch_size=4",
+            *tiny_model_overrides("infogan"), f"hydra.run.dir={run}", cwd=tmp_path, check=True)
+    png = tmp_path / "codes.png"
+    result = run_cli("gan-interp", f"ckpt={run / 'checkpoints' / 'last.pt'}", "steps=5", "frames=3", "gif_size=40",
+                     f"out={png}", cwd=tmp_path, check=True)
+    assert result.stdout.strip() == f"wrote {png} and {png.with_suffix('.gif')}"
+    gif = gif_of(png.with_suffix(".gif"))  # the 10 categorical values in a 4-wide grid, the code there and back
+    assert gif.n_frames == 2 * 3 and gif.size == (4 * 18 + 2, 3 * 18 + 2)
+
+    ckpt = fixture("dcgan", tmp_path)
+    arithmetic = tmp_path / "arithmetic.png"
+    result = run_cli("gan-interp", f"ckpt={ckpt}", "mode=arithmetic", "a=1", "b=2", "c=3", f"out={arithmetic}",
+                     cwd=tmp_path, check=True)
+    assert result.stdout.strip() == f"wrote {arithmetic}" and not arithmetic.with_suffix(".gif").exists()
+    help_text = run_cli("gan-interp", "--help", cwd=tmp_path, check=True).stdout
+    assert "arithmetic is not a walk and writes one PNG" in help_text
