@@ -130,3 +130,60 @@ def test_the_infogan_code_walk_writes_a_gif_and_arithmetic_only_its_picture(tmp_
     assert result.stdout.strip() == f"wrote {arithmetic}" and not arithmetic.with_suffix(".gif").exists()
     help_text = run_cli("gan-interp", "--help", cwd=tmp_path, check=True).stdout
     assert "arithmetic is not a walk and writes one PNG" in help_text
+
+
+# gan-sample says what it did to the user's images, once per kind.
+
+def colour_photo(path: Path, size=(640, 480)) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", size, (200, 120, 30)).save(path)
+    return path
+
+
+def test_gan_sample_says_once_how_it_turned_photos_into_the_models_inputs(tmp_path):
+    pix2pix = fixture("pix2pix", tmp_path)
+    photo = colour_photo(tmp_path / "photo.jpg")
+    result = run_cli("gan-sample", f"ckpt={pix2pix}", f"input={photo}", f"out={tmp_path / 'one.png'}", cwd=tmp_path,
+                     check=True)
+    assert result.stdout.splitlines() == [
+        "input photo.jpg: 640x480 RGB -> 16x16 grayscale (the pix2pix checkpoint was trained on 1-channel 16x16 "
+        "images; converted to grayscale (luma), shorter side resized to 16 (bilinear), centre-cropped to square)",
+        f"wrote {tmp_path / 'one.png'}"]
+
+    folder = tmp_path / "folder"
+    for name, size in (("a.png", (640, 480)), ("b.png", (800, 600)), ("c.png", (32, 32))):
+        colour_photo(folder / name, size)
+    Image.new("L", (16, 16), 100).save(folder / "fits.png")  # already the model's input: nothing to say
+    for family in ("pix2pix", "cyclegan"):
+        result = run_cli("gan-sample", f"ckpt={fixture(family, tmp_path)}", f"input={folder}",
+                         f"out={tmp_path / family}", cwd=tmp_path, check=True)
+        lines = result.stdout.splitlines()
+        assert len(lines) == 3 and lines[-1].startswith("wrote ") and "3 more" in lines[-1]
+        assert lines[0].startswith(f"input 2 files like a.png: 640x480 to 800x600 RGB -> 16x16 grayscale (the {family} ")
+        assert lines[1].startswith("input c.png: 32x32 RGB -> 16x16 grayscale") and "centre-cropped" not in lines[1]
+
+    srgan = fixture("srgan", tmp_path)
+    result = run_cli("gan-sample", f"ckpt={srgan}", f"input={folder / 'fits.png'}", f"out={tmp_path / 'sr.png'}",
+                     cwd=tmp_path, check=True)
+    assert result.stdout.splitlines()[0] == ("input fits.png: 16x16 grayscale -> RGB at its own size (the srgan "
+                                             "checkpoint reads 3-channel images of any size; grey copied to R, G and B)")
+    small = colour_photo(tmp_path / "small.png", (24, 18))
+    result = run_cli("gan-sample", f"ckpt={srgan}", f"input={small}", f"out={tmp_path / 'sr2.png'}", cwd=tmp_path,
+                     check=True)
+    assert result.stdout.splitlines() == [f"wrote {tmp_path / 'sr2.png'}"]  # RGB at any size: as it is
+
+
+# Held-out grids: the task's column names, and the rows they hold.
+
+def test_held_out_grids_name_their_columns_and_the_rows_they_hold(tmp_path):
+    srgan = fixture("srgan", tmp_path)
+    result = run_cli("gan-sample", f"ckpt={srgan}", cwd=tmp_path, check=True)  # n: 8 asked, data=photos has 2
+    grid = tmp_path / "run" / "samples" / "heldout_AtoB_seed0_n2.png"
+    assert result.stdout.strip() == (f"wrote {grid} (2 held-out images (asked 8; the held-out split has no more), "
+                                     f"a row each: bicubic | output | original)")
+    assert Image.open(grid).size[1] == 2 * 18 + 2
+    pix2pix = fixture("pix2pix", tmp_path)
+    result = run_cli("gan-sample", f"ckpt={pix2pix}", "n=3", cwd=tmp_path, check=True)
+    grid = tmp_path / "run" / "samples" / "heldout_AtoB_seed0_n3.png"
+    assert result.stdout.strip() == f"wrote {grid} (3 held-out images, a row each: input | output | target)"
+

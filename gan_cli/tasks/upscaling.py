@@ -18,7 +18,7 @@ class SuperResolutionTask(TranslationTask):
     models = "srgan"
     data = "photos, sr"
     resizes_inputs = False
-    input_help = "bicubic | output | original"
+    columns = "bicubic | output | original"
 
     def scale(self, data) -> int:
         return int(data.get("scale") or 1)
