@@ -15,10 +15,10 @@ class UserError(Exception):
     exit_code = 2
 
 
-def exit_with(error: UserError) -> None:
-    """Print the error as one paragraph on stderr (unless it has no message: it was printed
-    already, by a worker process) and exit with its status."""
-    if str(error):
+def exit_with(error: UserError, say: bool = True) -> None:
+    """Print the error as one paragraph on stderr (unless say is False: another process says it) and
+    exit with its status."""
+    if str(error) and say:
         print(f"error: {error}", file=sys.stderr, flush=True)
     sys.exit(error.exit_code)
 

@@ -12,10 +12,12 @@ tests/test_options.py keeps each table and its config file in step.
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 
 from omegaconf import DictConfig, OmegaConf
 
+from gan_cli.distributed.environment import is_other_rank
 from gan_cli.errors import UserError, exit_with
 from gan_cli.options import (
     Option,
@@ -75,16 +77,17 @@ MODES = ("auto", "walk", "codes", "arithmetic", "style_mixing", "classes")
 
 INTERP_OPTIONS = table(
     _ckpt(),
-    Option("mode", "choice", "what to draw: walk (between seeds), codes (InfoGAN), arithmetic, style_mixing "
-           "(StyleGAN2), classes (BigGAN); auto: codes for InfoGAN, else walk", choices=MODES),
+    Option("mode", "choice", "what to draw: walk (between seeds), codes (InfoGAN), style_mixing (StyleGAN2), "
+           "classes (BigGAN), each a grid PNG and a GIF; arithmetic (not a walk: one PNG); auto: codes for "
+           "InfoGAN, else walk", choices=MODES),
     Option("space", "choice", "walk in z (the noise) or w (StyleGAN2's mapped latent space)", choices=("z", "w")),
     Option("method", "choice", "slerp (spherical, suits Gaussian latents) or lerp (linear)",
            choices=("slerp", "lerp")),
     Option("steps", "int", "images per leg, both ends included", minimum=2),
     Option("seeds", "ints", "seeds to walk between: a grid row per consecutive pair", minimum=0,
            dtype="seed", min_length=2),
-    _out("grid PNG path (the GIF is written beside it); null: <run>/samples/interp_<method>.png"),
-    Option("frames", "int", "GIF frames per leg", minimum=1),
+    _out("grid PNG path (a walk's GIF is written beside it, as .gif); null: <run>/samples/interp_<method>.png"),
+    Option("frames", "int", "GIF frames per leg of a walk (style_mixing: per crossover shown)", minimum=1),
     Option("fps", "int", "GIF frames per second (GIF delays are in hundredths of a second)", minimum=1, maximum=100),
     Option("gif_size", "int", "smallest side of the GIF frames, in pixels", minimum=1, maximum=4096),
     replace(LABEL, help="conditional models: the class to draw; null: class 0"),
@@ -151,7 +154,7 @@ def check_arguments(command: str, args: list[str]) -> None:
     try:
         check_command_line(args, command, options, free, groups)
     except UserError as error:
-        exit_with(error)
+        exit_with(error, say=not is_other_rank(os.environ))  # torchrun/SLURM: rank 0 says it
 
 
 def check_command(command: str, cfg: DictConfig) -> None:

@@ -1,4 +1,5 @@
-"""gan-interp: latent walks between seeds (grid PNG + GIF), InfoGAN code walks, latent arithmetic."""
+"""gan-interp: walks (between seeds in z or W, between classes, along InfoGAN codes) and style mixing,
+each a grid PNG and a looping GIF; latent arithmetic, one PNG."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from gan_cli.cli.command_options import INTERP_OPTIONS, check_arguments, check_command
 from gan_cli.cli.wrapper import output_path, run_command
+from gan_cli.errors import UserError
 from gan_cli.models.capabilities import ClassEmbedded, StyleBased
 from gan_cli.options import check_value
 
@@ -24,9 +26,10 @@ def interpolate(cfg: DictConfig) -> None:
     ckpt = loaded.read
     # torch: after the command line is checked.
     from gan_cli.distributed.devices import resolve_device
+    from gan_cli.inference.images import GifSettings
     from gan_cli.inference.interpolation import (
         arithmetic_to_file,
-        code_walk_to_file,
+        code_walk_to_files,
         interpolate_to_files,
     )
     from gan_cli.latent_layout import LatentLayout
@@ -39,30 +42,32 @@ def interpolate(cfg: DictConfig) -> None:
     mode = cfg.mode
     if mode == "auto":
         mode = "codes" if LatentLayout.from_config(loaded.config).code_dim else "walk"
-    if mode in ("style_mixing", "classes") or cfg.space == "w":
-        print(f"wrote {style_picture(cfg, ckpt, mode, device)}")
-    elif mode == "codes":
-        print(f"wrote {code_walk_to_file(ckpt, cfg.seed, cfg.steps, cfg.code, cfg.out, cfg.ema, device)}")
-    elif mode == "arithmetic":
+    if cfg.space == "w" and mode in ("codes", "arithmetic", "classes"):
+        raise UserError(f"space=w walks StyleGAN2's W between seeds (mode=walk), but mode={mode} works on the "
+                        f"generator's own inputs: drop space=w, or use mode=walk space=w.")
+    gif = GifSettings(cfg.frames, cfg.fps, cfg.gif_size)
+    if mode == "arithmetic":  # one picture, not a walk: no GIF
         a, b, c = (_plain(cfg[k]) for k in ("a", "b", "c"))
         print(f"wrote {arithmetic_to_file(ckpt, a, b, c, cfg.out, cfg.ema, device, cfg.label)}")
+        return
+    if mode in ("style_mixing", "classes") or cfg.space == "w":
+        grid, animation = style_pictures(cfg, ckpt, mode, gif, device)
+    elif mode == "codes":
+        grid, animation = code_walk_to_files(ckpt, cfg.seed, cfg.steps, cfg.code, cfg.out, gif, cfg.ema, device)
     else:
-        grid, gif = interpolate_to_files(ckpt, cfg.method, cfg.steps, _plain(cfg.seeds), cfg.out, cfg.frames, cfg.fps,
-                                         cfg.gif_size, cfg.ema, device, cfg.label)
-        print(f"wrote {grid} and {gif}")
+        grid, animation = interpolate_to_files(ckpt, cfg.method, cfg.steps, _plain(cfg.seeds), cfg.out, gif, cfg.ema,
+                                               device, cfg.label)
+    print(f"wrote {grid} and {animation}")
 
 
-def style_picture(cfg: DictConfig, read, mode: str, device):
+def style_pictures(cfg: DictConfig, read, mode: str, gif, device):
     """StyleGAN2's style mixing and walks in W, and walks between classes (gan_cli/inference/styles.py),
-    from the checkpoint the command read."""
-    from gan_cli.inference import images
+    from the checkpoint the command read: (grid PNG, GIF)."""
     from gan_cli.inference.loading import load_generator
-    from gan_cli.inference.sampling import default_output
     from gan_cli.inference.styles import (
-        class_walk,
-        require_styles,
-        style_mixing_to_file,
-        w_walk,
+        class_walk_to_files,
+        style_mixing_to_files,
+        w_walk_to_files,
     )
 
     generator, _ = load_generator(read, use_ema=cfg.ema, device=device)
@@ -70,13 +75,10 @@ def style_picture(cfg: DictConfig, read, mode: str, device):
     check_checkpoint_ranges(cfg, generator, ckpt, mode)
     psi = 1.0 if cfg.truncation is None else float(cfg.truncation)
     if mode == "style_mixing":
-        return style_mixing_to_file(ckpt, generator, cfg.rows, cfg.cols, cfg.crossover, cfg.out, psi)
+        return style_mixing_to_files(ckpt, generator, cfg.rows, cfg.cols, cfg.crossover, cfg.out, gif, psi)
     if mode == "classes":
-        pictures = class_walk(generator, cfg.seed, cfg.classes, cfg.steps)
-        return images.save_grid(pictures, cfg.out or default_output(ckpt, f"classes_seed{cfg.seed}.png"), nrow=cfg.steps)
-    require_styles(generator, ckpt, "space=w")
-    pictures = w_walk(generator, _plain(cfg.seeds), cfg.steps, truncation_psi=psi)
-    return images.save_grid(pictures, cfg.out or default_output(ckpt, "interp_w.png"), nrow=cfg.steps)
+        return class_walk_to_files(ckpt, generator, cfg.seed, cfg.classes, cfg.steps, cfg.out, gif)
+    return w_walk_to_files(ckpt, generator, _plain(cfg.seeds), cfg.steps, cfg.out, gif, psi)
 
 
 def check_checkpoint_ranges(cfg: DictConfig, generator, ckpt, mode: str) -> None:

@@ -6,6 +6,7 @@ hydra.run.dir= names another), and a run or sweep folder that cannot be made is 
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from gan_cli.cli.command_options import check_arguments
 from gan_cli.cli.wrapper import run_command
+from gan_cli.distributed.environment import is_other_rank
 from gan_cli.errors import UserError, exit_with
 from gan_cli.runs.files import check_folder_path
 from gan_cli.runs.paths import RunPaths
@@ -40,7 +42,7 @@ def run_stamp(fmt: str = "%Y-%m-%d_%H-%M-%S", *, _root_) -> str:
             _stamps[fmt] = distributed.agreed_timestamp(fmt, timeout_s=trainer.get("ddp_timeout_s", 300),
                                                         device=trainer.get("device", "auto"))
         except UserError as error:  # a bad trainer.ddp_timeout_s, met while Hydra names the run folder
-            exit_with(error)
+            exit_with(error, say=not is_other_rank(os.environ))  # every rank meets it; rank 0 says it
     return _stamps[fmt]
 
 
@@ -78,7 +80,7 @@ def main() -> None:
     try:
         sys.argv = prepared_arguments(sys.argv)
     except UserError as error:
-        exit_with(error)
+        exit_with(error, say=not is_other_rank(os.environ))  # torchrun/SLURM: rank 0 says it
     train_command()
 
 

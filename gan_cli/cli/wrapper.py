@@ -4,6 +4,7 @@ non-zero exit status, never a traceback."""
 from __future__ import annotations
 
 import gc
+import os
 from pathlib import Path
 from typing import Callable, TypeVar
 
@@ -11,6 +12,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.errors import InstantiationException
 from hydra.types import RunMode
 
+from gan_cli.distributed.environment import is_other_rank
 from gan_cli.errors import UserError, exit_with
 from gan_cli.runs.files import check_folder_path
 
@@ -29,7 +31,7 @@ def run_command(task: Callable[[], T]) -> T:
             raise
         if in_multirun():
             raise user_error from None
-        exit_with(user_error)
+        exit_with(user_error, say=not is_other_rank(os.environ))  # torchrun/SLURM: rank 0 says it
     finally:
         if not in_multirun():
             # The process ends next: spare the interpreter's final garbage collection over every

@@ -44,6 +44,16 @@ class LaunchEnvError(UserError):
     """The launcher's environment variables are incomplete or malformed."""
 
 
+def is_other_rank(environ: Mapping[str, str]) -> bool:
+    """Whether this process is a rank other than 0 of a job its launcher started (torchrun, srun): every
+    rank meets the same bad input, and rank 0 says it."""
+    try:
+        settings = process_group_env(environ)
+    except LaunchEnvError:  # a malformed launcher environment: each process says so
+        return False
+    return bool(settings) and settings["rank"] != 0
+
+
 def process_group_env(environ: Mapping[str, str]) -> ProcessGroupEnv | None:
     """The rendezvous settings of this process, or None when the job is a single process.
 

@@ -21,14 +21,17 @@ import torch.multiprocessing as mp
 from omegaconf import OmegaConf
 
 from gan_cli.distributed import process_group
-from gan_cli.errors import StopRequested, UserError, exit_with
+from gan_cli.errors import StopRequested, UserError
 
 log = logging.getLogger("gan_cli")
 LOG_FORMAT = "[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"
 
 
 class WorkerFailed(UserError):
-    """A worker process ended badly; its own message (if any) was printed by the worker."""
+    """A worker process ended badly: a bad input the workers met (their message), or a crash.
+
+    The parent says it, like any error of the job: once on the console, and in train.log.
+    """
 
     def __init__(self, message: str, exit_code: int = 1):
         super().__init__(message)
@@ -61,6 +64,8 @@ def launch_processes(train: Callable, cfg, run_dir: Path, devices: int, log_file
             raise SystemExit(130)
 
     previous = signal.signal(signal.SIGINT, on_interrupt)
+    # torch warns of each rank it stops once one has exited; the parent's own message says why.
+    logging.getLogger("torch.multiprocessing.spawn").setLevel(logging.ERROR)
     try:
         processes = mp.start_processes(_worker, args=(train, container, str(run_dir), str(log_file), devices, port, results),
                                        nprocs=devices, start_method="spawn", join=False)
@@ -72,8 +77,8 @@ def launch_processes(train: Callable, cfg, run_dir: Path, devices: int, log_file
             if code == 130:  # Ctrl-C/SIGTERM: every rank stopped at the same step, rank 0 says which
                 stopped = results.get() if not results.empty() else {}
                 raise StopRequested(stopped.get("stopped_at", "?")) from None
-            if code in (2, 3):  # the worker printed its own one-paragraph error
-                raise WorkerFailed("", exit_code=code) from None
+            if code in (2, 3):  # a bad input: the ranks sent its one-paragraph message
+                raise WorkerFailed(_worker_error(results), exit_code=code) from None
             how = f"was killed by {exited.signal_name}" if exited.signal_name else f"exited with status {code}"
             raise WorkerFailed(
                 f"Training process of rank {exited.error_index} {how}; the other ranks were stopped.",
@@ -83,6 +88,16 @@ def launch_processes(train: Callable, cfg, run_dir: Path, devices: int, log_file
     finally:
         signal.signal(signal.SIGINT, previous)
     return results.get() if not results.empty() else {}
+
+
+def _worker_error(results) -> str:
+    """The message of the UserError the ranks sent before they exited (rank 0's when it got to say it)."""
+    messages = {}
+    while not results.empty():
+        item = results.get()
+        if "error" in item:
+            messages.setdefault(item["rank"], item["error"])
+    return messages[min(messages)] if messages else ""
 
 
 def _setup_worker_logging(log_file: Path, rank: int) -> None:
@@ -119,8 +134,7 @@ def _worker(rank: int, train: Callable, container: dict, run_dir: str, log_file:
         if rank == 0:
             results.put(final)
     except UserError as error:
-        if rank == 0:
-            exit_with(error)
+        results.put({"error": str(error), "rank": rank})  # every rank: the first to exit stops the others
         sys.exit(error.exit_code)
     except StopRequested as stop:
         if rank == 0:

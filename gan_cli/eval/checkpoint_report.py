@@ -13,6 +13,7 @@ from gan_cli.eval.evaluator import VALUES, Evaluator
 from gan_cli.inference.loading import generator_of
 from gan_cli.runs.config import stored_config
 from gan_cli.runs.files import write_json_atomic
+from gan_cli.runs.result_values import shown_name, shown_value
 
 # gan-eval keys that replace the run's eval settings when given.
 EVAL_KEYS = ("metrics", "feature_extractor", "weights", "download", "num_samples", "num_real", "seed",
@@ -130,8 +131,8 @@ def print_report(report: dict, out: Path) -> None:
         detail = "" if extra is None else f"  [{json.dumps(extra, ensure_ascii=False) if isinstance(extra, dict) else extra}]"
         real = report.get("real_data") or report.get("reference_values") or {}
         label = report.get("reference") or "real data"
-        values = ", ".join(f"{name} {format_value(value)}" + (f" ({label}: {format_value(real[name])})"
-                                                               if name in real else "")
+        values = ", ".join(f"{shown_name(name)} {format_value(shown_value(name, value))}"
+                           + (f" ({label}: {format_value(shown_value(name, real[name]))})" if name in real else "")
                            for name, value in entry["values"].items())
         print(f"  {metric:8s} {values}{detail}")
     if report.get("real_data"):

@@ -2,7 +2,7 @@
 
     evaluator = Evaluator(run.data, run.latent_layout, run.eval, device)   # once: the extractor, real statistics
     evaluator = Evaluator.of_config(cfg, device)   # the same from a composed or stored config
-    values = evaluator(generator)            # {"fid": 12.3, "kid": 0.004, ...}: plain floats
+    values = evaluator(generator)            # {"fid": 12.3, "kid": 0.004, ...}: plain floats, KID unscaled
     evaluator.protocol                       # what the numbers mean: extractor, weights sha256, counts, seed
 
 The run's data (its dataset built once) and eval settings decide. `auto` settings follow the data:
@@ -212,9 +212,8 @@ class Evaluator:
             "seed": self.settings.seed,
             "fid": "Fréchet distance of Gaussians fitted to the features (Heusel et al. 2017; scipy sqrtm, "
                    "eps=1e-6 diagonal offset when singular)",
-            "kid": {"kernel": f"polynomial (x.y / d + {M.KID_COEF0:g})^{M.KID_DEGREE}", "subsets": self.settings.kid_subsets,
-                    "subset_size": min(self.settings.kid_subset_size, self.num_generated, num_real),
-                    "estimator": "unbiased MMD^2 (torch-fidelity)"},
+            "kid": M.kid_protocol(self.extractor, self.settings.kid_subsets,
+                                  min(self.settings.kid_subset_size, self.num_generated, num_real)),
             "pr": {"k": self.settings.pr_k, "method": "k-NN manifolds (Kynkäänniemi et al. 2019, torch-fidelity)"},
             "is": {"splits": self.settings.is_splits, "logits": "the extractor's class logits"},
             "classes": "share of classes predicted at least once; KL(class histogram || uniform), nats",
@@ -290,7 +289,8 @@ class Evaluator:
             values["fid"] = M.frechet_distance(*M.feature_statistics(features), *self.real_statistics)
         if "kid" in s.metrics:
             values["kid"], values["kid_std"] = M.kernel_distance(features, self.real_features, s.kid_subsets,
-                                                                 s.kid_subset_size, s.seed)
+                                                                 s.kid_subset_size, s.seed,
+                                                                 self.extractor.kid_feature_scale)
         if "is" in s.metrics:
             values["is"], values["is_std"] = M.inception_score(logits, s.is_splits, s.seed)
         if "pr" in s.metrics:

@@ -52,9 +52,13 @@ def frechet_distance_of_features(fake: torch.Tensor, real: torch.Tensor) -> floa
 
 
 def kernel_distance(fake: torch.Tensor, real: torch.Tensor, subsets: int = 100, subset_size: int = 1000,
-                    seed: int = 0) -> tuple[float, float]:
+                    seed: int = 0, feature_scale: float = 1.0) -> tuple[float, float]:
     """KID (Bińkowski et al. 2018): unbiased MMD^2 with the cubic polynomial kernel, averaged over
-    `subsets` random subsets of `subset_size` (capped at the smaller set); returns (mean, std)."""
+    `subsets` random subsets of `subset_size` (capped at the smaller set); returns (mean, std).
+
+    feature_scale: what the features are divided by first (the extractor's kid_feature_scale), so
+    that x.y / d is of order 1 as on Inception's features, the scale the kernel was made for."""
+    fake, real = fake / feature_scale, real / feature_scale
     from torch_fidelity.metric_kid import (
         KEY_METRIC_KID_MEAN,
         KEY_METRIC_KID_STD,
@@ -68,6 +72,21 @@ def kernel_distance(fake: torch.Tensor, real: torch.Tensor, subsets: int = 100, 
         rng_seed=seed, verbose=False,
     )
     return result[KEY_METRIC_KID_MEAN], result[KEY_METRIC_KID_STD]
+
+
+def kid_protocol(extractor, subsets: int, subset_size: int) -> dict:
+    """How KID was computed, and how to read it (the same in every report that has a KID)."""
+    scale = extractor.kid_feature_scale
+    return {
+        "kernel": f"polynomial (x.y / d + {KID_COEF0:g})^{KID_DEGREE}",
+        **({"features": f"divided by {scale:g}, {extractor.kid_feature_scale_reason}"} if scale != 1 else {}),
+        "subsets": subsets,
+        "subset_size": subset_size,
+        "estimator": "unbiased MMD^2 (torch-fidelity): 0 is its floor in expectation, so two samples of one "
+                     "distribution (such as the real data) can score slightly below 0",
+        "shown": "x10^3 where printed (as papers report KID); stored unscaled in the JSON, metrics.json and "
+                 "TensorBoard",
+    }
 
 
 def precision_recall(fake: torch.Tensor, real: torch.Tensor, k: int = 3) -> tuple[float, float]:

@@ -125,7 +125,8 @@ class TranslationEvaluator:
             protocol.update(self.extractor.describe())
             protocol["fid"] = (f"Fréchet distance of the classifier/Inception features of the {count} outputs and the "
                                f"{len(self.target_features)} held-out target-domain images")
-            protocol["kid"] = {"subsets": self.settings.kid_subsets, "estimator": "unbiased MMD^2 (torch-fidelity)"}
+            protocol["kid"] = M.kid_protocol(self.extractor, self.settings.kid_subsets,
+                                             min(self.settings.kid_subset_size, count, len(self.target_features)))
         return protocol
 
     def metric_protocol(self, metric: str) -> dict:
@@ -164,7 +165,7 @@ class TranslationEvaluator:
             if "kid" in s.metrics:
                 size = min(s.kid_subset_size, len(features), len(self.target_features))
                 values["kid"], values["kid_std"] = M.kernel_distance(features, self.target_features, s.kid_subsets,
-                                                                     size, s.seed)
+                                                                     size, s.seed, self.extractor.kid_feature_scale)
             if "label_accuracy" in s.metrics:
                 values["label_accuracy"] = self._accuracy(logits)
         return {k: v for k, v in values.items() if k in {v for m in s.metrics for v in VALUES[m]}}

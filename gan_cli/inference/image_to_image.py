@@ -3,7 +3,7 @@ translating images in batches, the held-out split it is shown and judged on, and
 
     translator = Translator.load(task, path, checkpoint, config)   # or Translator.from_state(task, state, ...)
     outputs = translator(inputs, "AtoB")             # (N, C, H, W) in [-1, 1] -> outputs on the CPU
-    rows = comparison(translator, heldout_pairs(run.data), indices)   # input | output | target per example
+    rows = comparison(translator, heldout_pairs(run.data), indices)   # three columns per example (task.columns)
 
 The task (gan_cli/tasks) says which checkpoint key holds each direction's generator (CycleGAN has
 AtoB and BtoA; the others AtoB) and what its comparison rows show.

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from PIL import Image
 
 # matplotlib is imported by the scatter functions only: image grids start faster without it.
@@ -85,14 +85,35 @@ def save_scatter(fake: torch.Tensor, path, real: torch.Tensor | None = None, tit
     return path
 
 
-def save_gif(images: torch.Tensor, path, fps: int, size: int) -> Path:
-    """A looping GIF of the images in order, each enlarged (nearest neighbour) to at least `size` pixels."""
+@dataclass(frozen=True)
+class GifSettings:
+    """How a walk's GIF is drawn (gan-interp's frames, fps and gif_size)."""
+
+    frames: int = 24   # frames per leg of a walk (per picture held, for a sequence of pictures)
+    fps: int = 24
+    size: int = 128    # smallest side of a frame, in pixels (pictures are scaled up, nearest)
+
+
+def save_gif(images: torch.Tensor, path, fps: int, size: int, hold: int = 1) -> Path:
+    """A looping GIF of the images (N, C, H, W) in [-1, 1] in order, each enlarged (nearest neighbour)
+    so that its smaller side has at least `size` pixels, and shown for `hold` frames of 1/fps s."""
+    return _write_gif(to_uint8(images.cpu()), path, fps, size, hold)
+
+
+def save_grid_gif(grids: list[torch.Tensor], nrow: int, path, fps: int, size: int, hold: int = 1) -> Path:
+    """A looping GIF whose frames are grids: each a batch of images in [-1, 1], tiled nrow per row as
+    save_grid tiles them."""
+    return _write_gif(torch.stack([tile(to_uint8(grid.cpu()), nrow) for grid in grids]), path, fps, size, hold)
+
+
+def _write_gif(frames: torch.Tensor, path, fps: int, size: int, hold: int) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    scale = max(1, -(-size // images.shape[-1]))
-    images = F.interpolate(images, scale_factor=scale, mode="nearest")
-    pictures = [Image.fromarray(frame.permute(1, 2, 0).squeeze(-1).numpy()) for frame in to_uint8(images)]
-    pictures[0].save(path, save_all=True, append_images=pictures[1:], duration=max(1, 1000 // fps), loop=0)
+    scale = max(1, -(-size // min(frames.shape[-2:])))
+    frames = frames.repeat_interleave(scale, dim=-2).repeat_interleave(scale, dim=-1)
+    pictures = [Image.fromarray(frame.permute(1, 2, 0).squeeze(-1).numpy()) for frame in frames]
+    duration = max(1, round(1000 * hold / fps))
+    pictures[0].save(path, save_all=True, append_images=pictures[1:], duration=duration, loop=0)
     return path
 
 

@@ -1,8 +1,9 @@
-"""Walks through a generator's latent space (gan-interp): between seeds, along InfoGAN codes, and
-latent arithmetic, each written as a grid PNG (and the walk between seeds as a looping GIF)."""
+"""Walks through a generator's latent space (gan-interp): between seeds and along InfoGAN codes, each
+written as a grid PNG and a looping GIF beside it; and latent arithmetic (not a walk: one PNG)."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import torch
@@ -87,8 +88,8 @@ def infogan_code_walk(layout: LatentLayout, seed: int, steps: int, code: int = 0
 
 
 def interpolate_to_files(ckpt, method: str = "slerp", steps: int = 8, seeds=(0, 1, 2, 3, 4), out=None,
-                         frames: int = 24, fps: int = 24, gif_size: int = 128, ema: bool = True,
-                         device="cpu", label=None) -> tuple[Path, Path]:
+                         gif: images.GifSettings = images.GifSettings(), ema: bool = True, device="cpu",
+                         label=None) -> tuple[Path, Path]:
     """Rows walking from each seed's noise to the next (grid PNG), and a looping GIF through all seeds."""
     read = read_checkpoint(ckpt)  # a path, or the checkpoint the command already read
     ckpt, (generator, layout) = read.path, image_generator(read, ema, device)
@@ -99,15 +100,17 @@ def interpolate_to_files(ckpt, method: str = "slerp", steps: int = 8, seeds=(0, 
     grid_path = images.save_grid(pictures, out, nrow=steps)
 
     # The GIF: one image walking through every seed and back to the first, `frames` per leg.
-    path = interpolation_path(seeds, layout.noise_dim, frames + 1, method, closed=True)[:, :-1].flatten(0, 1)
+    path = interpolation_path(seeds, layout.noise_dim, gif.frames + 1, method, closed=True)[:, :-1].flatten(0, 1)
     walk = generate(generator, layout.with_codes(path), layout.labels_for(len(path), label))
-    gif_path = images.save_gif(walk, out.with_suffix(".gif"), fps, gif_size)
+    gif_path = images.save_gif(walk, out.with_suffix(".gif"), gif.fps, gif.size)
     return grid_path, gif_path
 
 
-def code_walk_to_file(ckpt, seed: int = 0, steps: int = 8, code: int = 0, out=None, ema: bool = True,
-                      device="cpu") -> Path:
-    """InfoGAN: rows = values of the categorical code, columns = continuous code `code` from -2 to 2."""
+def code_walk_to_files(ckpt, seed: int = 0, steps: int = 8, code: int = 0, out=None,
+                       gif: images.GifSettings = images.GifSettings(), ema: bool = True,
+                       device="cpu") -> tuple[Path, Path]:
+    """InfoGAN: rows = values of the categorical code, columns = continuous code `code` from -2 to 2
+    (grid PNG); and a looping GIF of every categorical value in a square grid as the code sweeps -2 -> 2 -> -2."""
     read = read_checkpoint(ckpt)  # a path, or the checkpoint the command already read
     ckpt, (generator, layout) = read.path, image_generator(read, ema, device)
     if layout.code_dim == 0:
@@ -116,7 +119,14 @@ def code_walk_to_file(ckpt, seed: int = 0, steps: int = 8, code: int = 0, out=No
     latents = infogan_code_walk(layout, seed, steps, code)
     pictures = generate(generator, latents.flatten(0, 1))
     out = Path(out) if out else default_output(ckpt, f"codes_seed{seed}_c{code}.png")
-    return images.save_grid(pictures, out, nrow=steps)
+    grid_path = images.save_grid(pictures, out, nrow=steps)
+
+    sweep = infogan_code_walk(layout, seed, gif.frames + 1, code)  # (values, frames + 1, latent)
+    there_and_back = torch.cat([sweep[:, :-1], sweep.flip(1)[:, :-1]], dim=1).transpose(0, 1)
+    frames = generate(generator, there_and_back.flatten(0, 1)).view(*there_and_back.shape[:2], *pictures.shape[1:])
+    gif_path = images.save_grid_gif(list(frames), math.ceil(math.sqrt(len(sweep))), out.with_suffix(".gif"), gif.fps,
+                                    gif.size)
+    return grid_path, gif_path
 
 
 def arithmetic_to_file(ckpt, a, b, c, out=None, ema: bool = True, device="cpu", label=None) -> Path:

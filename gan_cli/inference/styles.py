@@ -6,6 +6,9 @@
     class walk      BigGAN and other conditional generators: the class embedding interpolated
                     between classes, the noise fixed
 
+Each is written as a grid PNG and a looping GIF beside it (the walks loop back to their start; style
+mixing's GIF moves the crossover from the coarsest style input to the finest).
+
 Noise inputs are the generator's constant ones in eval mode, so the same seeds give the same picture.
 """
 
@@ -44,12 +47,24 @@ def synthesize(generator, ws: torch.Tensor, batch_size: int = 64) -> torch.Tenso
 
 
 def w_walk(generator, seeds, steps: int, labels=None, truncation_psi: float = 1.0, closed: bool = False) -> torch.Tensor:
-    """Images walking linearly in W from each seed to the next: (legs x steps, C, H, W)."""
+    """Images walking linearly in W from each seed to the next: (legs, steps, C, H, W)."""
     ws = seed_ws(generator, seeds, None if labels is None else labels[: len(seeds)], truncation_psi)
     ends = list(range(len(ws))) + ([0] if closed else [])
     path = torch.stack([torch.lerp(ws[i], ws[j], t / (steps - 1))
                         for i, j in zip(ends[:-1], ends[1:]) for t in range(steps)])
-    return synthesize(generator, path)
+    pictures = synthesize(generator, path)
+    return pictures.view(len(ends) - 1, steps, *pictures.shape[1:])
+
+
+def w_walk_to_files(ckpt, generator, seeds, steps: int, out=None, gif: images.GifSettings = images.GifSettings(),
+                    truncation_psi: float = 1.0) -> tuple[Path, Path]:
+    """space=w: a grid row per leg between consecutive seeds, and a looping GIF through every seed's w."""
+    require_styles(generator, ckpt, "space=w")
+    out = Path(out) if out else default_output(ckpt, "interp_w.png")
+    grid_path = images.save_grid(w_walk(generator, seeds, steps, truncation_psi=truncation_psi).flatten(0, 1), out,
+                                 nrow=steps)
+    loop = w_walk(generator, seeds, gif.frames + 1, truncation_psi=truncation_psi, closed=True)[:, :-1]
+    return grid_path, images.save_gif(loop.flatten(0, 1), out.with_suffix(".gif"), gif.fps, gif.size)
 
 
 def style_mixing_grid(generator, rows, cols, crossover: int, labels=None, truncation_psi: float = 1.0) -> torch.Tensor:
@@ -68,28 +83,48 @@ def style_mixing_grid(generator, rows, cols, crossover: int, labels=None, trunca
     return torch.cat([top, *body])
 
 
-def style_mixing_to_file(ckpt, generator, rows, cols, crossover: int | None, out=None, truncation_psi: float = 1.0) -> Path:
+def style_mixing_to_files(ckpt, generator, rows, cols, crossover: int | None, out=None,
+                          gif: images.GifSettings = images.GifSettings(),
+                          truncation_psi: float = 1.0) -> tuple[Path, Path]:
+    """The style-mixing figure at `crossover` (grid PNG), and a looping GIF of the figure as the
+    crossover moves from the coarsest style input to the finest, each held for gif.frames frames."""
     require_styles(generator, ckpt, "mode=style_mixing")
     rows, cols = _seed_list(rows, "rows"), _seed_list(cols, "cols")
     crossover = generator.num_ws // 2 if crossover is None else crossover
     grid = style_mixing_grid(generator, rows, cols, crossover, truncation_psi=truncation_psi)
     out = Path(out) if out else default_output(ckpt, f"style_mixing_crossover{crossover}.png")
-    return images.save_grid(grid, out, nrow=len(cols) + 1)
+    grid_path = images.save_grid(grid, out, nrow=len(cols) + 1)
+    figures = [style_mixing_grid(generator, rows, cols, k, truncation_psi=truncation_psi)
+               for k in range(1, generator.num_ws)]
+    gif_path = images.save_grid_gif(figures, len(cols) + 1, out.with_suffix(".gif"), gif.fps, gif.size,
+                                    hold=gif.frames)
+    return grid_path, gif_path
 
 
 @torch.no_grad()
-def class_walk(generator, seed: int, classes, steps: int) -> torch.Tensor:
-    """The noise of `seed` with the class embedding walking from each class to the next."""
+def class_walk(generator, seed: int, classes, steps: int, closed: bool = False) -> torch.Tensor:
+    """The noise of `seed` with the class embedding walking from each class to the next: (legs, steps, C, H, W)."""
     if not isinstance(generator, ClassEmbedded):
         raise UserError(f"mode=classes walks between classes, which needs a class-conditional generator with a "
                         f"class embedding (model=biggan); {type(generator).__name__} has none.")
     device = next(generator.parameters()).device
     classes = _seed_list(classes, "classes")
     embedded = generator.class_embedding(torch.tensor(classes, device=device))
-    path = torch.stack([torch.lerp(embedded[i], embedded[i + 1], t / (steps - 1))
-                        for i in range(len(classes) - 1) for t in range(steps)])
+    ends = list(range(len(classes))) + ([0] if closed else [])
+    path = torch.stack([torch.lerp(embedded[i], embedded[j], t / (steps - 1))
+                        for i, j in zip(ends[:-1], ends[1:]) for t in range(steps)])
     z = seed_latents([seed], generator.latent_dim).to(device).expand(len(path), -1)
-    return generator(z, path).float().cpu()
+    pictures = generator(z, path).float().cpu()
+    return pictures.view(len(ends) - 1, steps, *pictures.shape[1:])
+
+
+def class_walk_to_files(ckpt, generator, seed: int, classes, steps: int, out=None,
+                        gif: images.GifSettings = images.GifSettings()) -> tuple[Path, Path]:
+    """mode=classes: a grid row per leg between consecutive classes, and a looping GIF through every class."""
+    out = Path(out) if out else default_output(ckpt, f"classes_seed{seed}.png")
+    grid_path = images.save_grid(class_walk(generator, seed, classes, steps).flatten(0, 1), out, nrow=steps)
+    loop = class_walk(generator, seed, classes, gif.frames + 1, closed=True)[:, :-1]
+    return grid_path, images.save_gif(loop.flatten(0, 1), out.with_suffix(".gif"), gif.fps, gif.size)
 
 
 def _seed_list(value, key: str) -> list[int]:

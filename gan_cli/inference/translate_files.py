@@ -1,12 +1,15 @@
-"""gan-sample for image-to-image models: translate (or upscale) the user's image files, or show the
-held-out split as rows of input | output | target."""
+"""gan-sample for image-to-image models: translate (or upscale) the user's image files, saying once per
+kind what was done to them to make them the model's inputs; or show the held-out split as rows of
+three columns that the task names (paired: input | output | target)."""
 
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+from PIL import Image
 
 from gan_cli.data.folder import IMAGE_SUFFIXES, find_images
 from gan_cli.data.image_modes import UNREADABLE, Notes, read_signed
@@ -36,10 +39,75 @@ def input_files(value) -> list[Path]:
     return [path]
 
 
-def read_image(path: Path, channels: int, resolution: int | None, notes: Notes) -> torch.Tensor:
+@dataclass
+class Translated:
+    """What translate_to_files wrote, and what it did to the files to make them the model's inputs."""
+
+    paths: list[Path]
+    conversions: list[str]  # one line per kind of conversion (none when every file already fits)
+
+
+# How people call PIL's modes, in the conversion lines.
+MODE_NAMES = {"1": "black-and-white", "L": "grayscale", "P": "palette", "RGB": "RGB", "RGBA": "RGBA",
+              "LA": "grayscale+alpha", "I;16": "16-bit grayscale", "I": "32-bit grayscale", "F": "float grayscale"}
+GREY_MODES = frozenset({"1", "L", "LA", "La", "I", "F", "I;16", "I;16L", "I;16B", "I;16N"})
+
+
+@dataclass
+class InputConversions:
+    """The conversions of the user's files into the model's inputs, gathered by kind, said once each."""
+
+    model: str                  # the model's name, for the lines
+    channels: int               # what the model reads: 1 or 3 channels
+    resolution: int | None      # and at what size (None: any size, as super-resolution)
+    groups: dict = field(default_factory=dict)  # (mode, steps) -> [(path, (width, height))]
+
+    def add(self, path: Path, size: tuple[int, int], mode: str) -> None:
+        steps = self._steps(size, mode)
+        if steps:
+            self.groups.setdefault((mode, steps), []).append((path, size))
+
+    def _steps(self, size: tuple[int, int], mode: str) -> tuple[str, ...]:
+        steps = []
+        if self.channels == 1 and mode not in GREY_MODES:
+            steps.append("converted to grayscale (luma)")
+        elif self.channels == 1 and mode != "L":
+            steps.append("read as 8-bit grayscale")
+        elif self.channels == 3 and mode in GREY_MODES:
+            steps.append("grey copied to R, G and B")
+        elif self.channels == 3 and mode != "RGB":
+            steps.append("converted to RGB")
+        if self.resolution is not None and min(size) != self.resolution:
+            steps.append(f"shorter side resized to {self.resolution} (bilinear)")
+        if self.resolution is not None and size[0] != size[1]:
+            steps.append("centre-cropped to square")
+        return tuple(steps)
+
+    def lines(self) -> list[str]:
+        colour = "grayscale" if self.channels == 1 else "RGB"
+        if self.resolution is None:
+            target, expects = f"{colour} at its own size", f"reads {self.channels}-channel images of any size"
+        else:
+            target = f"{self.resolution}x{self.resolution} {colour}"
+            expects = f"was trained on {self.channels}-channel {self.resolution}x{self.resolution} images"
+        lines = []
+        for (mode, steps), files in self.groups.items():
+            sizes = sorted({size for _, size in files}, key=lambda size: size[0] * size[1])
+            shape = "x".join(map(str, sizes[0])) + (f" to {'x'.join(map(str, sizes[-1]))}" if len(sizes) > 1 else "")
+            what = files[0][0].name if len(files) == 1 else f"{len(files)} files like {files[0][0].name}"
+            lines.append(f"input {what}: {shape} {MODE_NAMES.get(mode, f'mode-{mode}')} -> {target} (the {self.model} "
+                         f"checkpoint {expects}; {', '.join(steps)})")
+        return lines
+
+
+def read_image(path: Path, channels: int, resolution: int | None, notes: Notes,
+               conversions: InputConversions | None = None) -> torch.Tensor:
     """One file in any image mode as the model's input (C, H, W) in [-1, 1], read as training data is
     (gan_cli.data.image_modes); resized and centre-cropped unless resolution is None."""
     try:
+        if conversions is not None:
+            with Image.open(path) as image:  # the header only: its size and mode
+                conversions.add(path, image.size, image.mode)
         return read_signed(path, channels, resolution, notes)
     except UNREADABLE as error:
         raise UserError(f"input={path} is not an image gan-sample can read ({type(error).__name__}: {error}); give "
@@ -54,7 +122,7 @@ def _check_direction(translator: Translator, direction: str) -> str:
     return direction
 
 
-def translate_to_files(translator: Translator, config, ckpt, input, out=None, direction="AtoB") -> list[Path]:
+def translate_to_files(translator: Translator, config, ckpt, input, out=None, direction="AtoB") -> Translated:
     """Translate every image `input` names; write <out>/<name>.png (out: a folder, or a .png for one image)."""
     direction = _check_direction(translator, direction)
     files = input_files(input)
@@ -63,20 +131,30 @@ def translate_to_files(translator: Translator, config, ckpt, input, out=None, di
     out = Path(out) if out else RunPaths.of_checkpoint(ckpt).samples / f"translated_{direction}"
     single = len(files) == 1 and out.suffix.lower() in (".png", ".jpg", ".jpeg")
     notes = Notes(lambda message: print(message, file=sys.stderr))  # gan-sample's log is off: say them
+    conversions = InputConversions(translator.name, channels, resolution)
     written = []
     for path in files:
-        output = translator(read_image(path, channels, resolution, notes).unsqueeze(0), direction)
+        output = translator(read_image(path, channels, resolution, notes, conversions).unsqueeze(0), direction)
         target = out if single else out / f"{path.stem}.png"
         written.append(images.save_grid(output, target, nrow=1))
-    return written
+    return Translated(written, conversions.lines())
 
 
-def heldout_grid_to_file(translator: Translator, config, ckpt, n=8, seed=0, out=None, direction="AtoB") -> Path:
-    """n held-out examples (chosen by seed) as rows of input | output | target in one PNG."""
+@dataclass
+class HeldoutGrid:
+    path: Path
+    rows: int    # held-out examples in it: n, or all of them when the split holds fewer
+    asked: int
+
+
+def heldout_grid_to_file(translator: Translator, config, ckpt, n=8, seed=0, out=None, direction="AtoB") -> HeldoutGrid:
+    """n held-out examples (chosen by seed; all of them when there are fewer) as rows of the task's three
+    columns in one PNG, named by the rows it holds."""
     direction = _check_direction(translator, direction)
     pairs = heldout_pairs(config.data)
-    rows = comparison(translator, pairs, preview_indices(len(pairs), n, seed), direction, config.data.get("crop"))
-    out = Path(out) if out else RunPaths.of_checkpoint(ckpt).samples / f"heldout_{direction}_seed{seed}_n{n}.png"
+    indices = preview_indices(len(pairs), n, seed)
+    rows = comparison(translator, pairs, indices, direction, config.data.get("crop"))
+    out = Path(out) if out else RunPaths.of_checkpoint(ckpt).samples / f"heldout_{direction}_seed{seed}_n{len(indices)}.png"
     if out.suffix.lower() not in (".png", ".jpg", ".jpeg"):
         raise UserError(f"out={out} must end in .png or .jpg (the grid image); with input= it may be a folder.")
-    return images.save_grid(rows, out, nrow=3)
+    return HeldoutGrid(images.save_grid(rows, out, nrow=3), len(indices), n)

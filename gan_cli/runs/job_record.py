@@ -102,6 +102,18 @@ def record_interrupted(hydra_cfg, step: int) -> None:
                     f"hydra.sweep.dir={hydra_cfg.sweep.dir}")
 
 
+def log_to_files(logger: logging.Logger, level: int, message: str) -> None:
+    """A log record for the log files only (train.log): the console says it once, as the command's
+    `error: ...` paragraph (gan_cli.errors.exit_with)."""
+    record = logger.makeRecord(logger.name, level, __file__, 0, message, None, None)
+    current: logging.Logger | None = logger
+    while current is not None:
+        for handler in current.handlers:
+            if isinstance(handler, logging.FileHandler) and record.levelno >= handler.level:
+                handler.handle(record)
+        current = current.parent if current.propagate else None
+
+
 def record_failure(run_dir: Path, overrides: list[str], error: BaseException, job: int | None = None) -> dict:
     run_dir = Path(run_dir)
     return write_status(run_dir, status="failed", overrides=[o for o in overrides if override_key(o) != "resume"],

@@ -1,7 +1,10 @@
-"""A run's result values: which are better when higher, and reading <run>/metrics.json.
+"""A run's result values: which are better when higher, how they are shown, and reading <run>/metrics.json.
 
 METRIC_DIRECTIONS is the one table of directions: gan-train's best checkpoint (eval.best_metric)
-and gan-report's sort order both read it.
+and gan-report's sort order both read it. SHOWN_SCALES is the one table of units: a value is stored
+in its estimator's own units (the JSON reports, metrics.json, eval.json, TensorBoard, summary.csv,
+the objective), and shown to people in the unit papers use, named in its label (gan-eval's printout,
+gan-train's `eval at step` line, summary.md and gan-report): KID x10^3.
 """
 
 from __future__ import annotations
@@ -39,6 +42,29 @@ METRIC_DIRECTIONS = {
     "stoi": HIGHER,
     "rtf": LOWER,
 }
+
+
+# Matched like the directions: the factor a shown value is multiplied by, and its unit.
+SHOWN_SCALES = {
+    "kid": (1e3, "x10^3"),
+    "kid_std": (1e3, "x10^3"),
+}
+
+
+def _scale(name: str) -> tuple[float, str] | None:
+    return SHOWN_SCALES.get(name.rsplit("/", 1)[-1].lower())
+
+
+def shown_name(name: str) -> str:
+    """A value's name as people read it: with its unit when it is shown scaled (kid -> kid (x10^3))."""
+    scale = _scale(name)
+    return f"{name} ({scale[1]})" if scale else name
+
+
+def shown_value(name: str, value: float) -> float:
+    """A stored value in the unit its shown name says."""
+    scale = _scale(name)
+    return value * scale[0] if scale else value
 
 
 def higher_is_better(name: str) -> bool:

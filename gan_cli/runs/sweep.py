@@ -11,6 +11,7 @@ import logging
 from pathlib import Path
 
 from hydra.core.utils import JobReturn, JobStatus
+from hydra.errors import CompactHydraException
 from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig
@@ -19,6 +20,16 @@ from gan_cli.runs.status import first_line
 from gan_cli.runs.sweep_summary import rebuild_summary
 
 log = logging.getLogger("gan_cli")
+
+
+class JobFailed(CompactHydraException):
+    """What a sweep ends with when a job failed on a bad input: Hydra prints its one line."""
+
+
+def _is_user_error(error) -> bool:
+    from gan_cli.errors import UserError
+
+    return isinstance(error, UserError)
 
 
 class SweepSummary(Callback):
@@ -40,6 +51,12 @@ class SweepSummary(Callback):
             if not isinstance(error, FolderHoldsAnotherJob):  # that folder's record is another job's
                 record_failure(run_dir, list(job_return.overrides or []), error, job_number(config.hydra))
             log.error(f"Job {run_dir} failed: {first_line(error)}")
+            if _is_user_error(error):  # said once, just above: the sweep ends on a line, not a traceback
+                summary = JobFailed(f"error: job {run_dir} failed on a bad input (logged above and in its "
+                                    f"status.json); the sweep's jobs and how each ended: "
+                                    f"{Path(config.hydra.sweep.dir) / 'summary.md'}.")
+                summary.__cause__ = error  # HYDRA_FULL_ERROR=1 shows the job's own traceback
+                job_return.return_value = summary
         rebuild_summary(Path(config.hydra.sweep.dir))
 
     def on_multirun_end(self, config: DictConfig, **kwargs) -> None:

@@ -1,4 +1,5 @@
-"""A sweep's summary (gan-report): one table, a row per job, best first; written as summary.csv and summary.md.
+"""A sweep's summary (gan-report): one table, a row per job, best first; written as summary.csv and summary.md
+(summary.csv holds the values as stored, summary.md shows them in the units people read: KID x10^3).
 
     gan-report multirun/2024-05-01/10-00-00                 sorted by the sweep's objective
     gan-report multirun/my_sweep sort_by=loss/d order=desc
@@ -34,6 +35,8 @@ from gan_cli.runs.result_values import (
     finite_values,
     higher_is_better,
     read_metrics,
+    shown_name,
+    shown_value,
 )
 from gan_cli.runs.status import STATUSES, override_key, override_value, read_status
 
@@ -222,12 +225,12 @@ def to_markdown(summary: Summary) -> str:
     best = _optuna_best(summary.root)
     if best:
         lines += [best, ""]
-    header = ["#", "job", "status", "step", *varying, *values, "error"]
+    header = ["#", "job", "status", "step", *varying, *map(shown_name, values), "error"]
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for rank, row in enumerate(summary.rows, 1):
         steps = f"{_blank(row['step'])}/{row['steps']}" if row["steps"] else _blank(row["step"])
         cells = [str(rank), row["job"], row["status"], steps, *(row["settings"][k] for k in varying),
-                 *(_number(row["values"].get(k)) for k in values), _shorten(row["error"])]
+                 *(_number(row["values"].get(k), k) for k in values), _shorten(row["error"])]
         lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
     lines += ["", f"TensorBoard (scalars, and each run's hyperparameters under HPARAMS): "
                   f"tensorboard --logdir {summary.root}", ""]
@@ -249,8 +252,8 @@ def _blank(value) -> str:
     return "" if value is None else str(value)
 
 
-def _number(value) -> str:
-    return "" if value is None else f"{value:.4g}"
+def _number(value, name: str) -> str:
+    return "" if value is None else f"{shown_value(name, value):.4g}"
 
 
 def _shorten(text: str, limit: int = 160) -> str:

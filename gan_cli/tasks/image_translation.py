@@ -45,7 +45,7 @@ class TranslationTask(Task):
     directions: dict[str, str] = {"AtoB": "generator"}
     resizes_inputs = True           # gan-sample input=: files resized to data.resolution (not for SR)
     fake_label = "D(G(x))"          # the fakes are translations of inputs x: there is no z
-    input_help = "input | output | target"
+    columns = "input | output | target"   # the three columns of a comparison row (gan-sample says them)
 
     @property
     def metric_set(self):
@@ -95,12 +95,15 @@ class TranslationTask(Task):
 
         translator = self.load_translator(loaded, device, cfg.ema)
         if cfg.input is None:
-            path = heldout_grid_to_file(translator, loaded.config, loaded.path, cfg.n or PREVIEW_EXAMPLES, cfg.seed,
+            grid = heldout_grid_to_file(translator, loaded.config, loaded.path, cfg.n or PREVIEW_EXAMPLES, cfg.seed,
                                         out, cfg.direction)
-            return f"wrote {path} (held-out examples: {self.input_help} per row)"
-        paths = translate_to_files(translator, loaded.config, loaded.path, cfg.input, out, cfg.direction)
+            count = f"{grid.rows} held-out images" + (f" (asked {grid.asked}; the held-out split has no more)"
+                                                      if grid.rows < grid.asked else "")
+            return f"wrote {grid.path} ({count}, a row each: {self.columns})"
+        translated = translate_to_files(translator, loaded.config, loaded.path, cfg.input, out, cfg.direction)
+        paths = translated.paths
         more = f" and {len(paths) - 1} more in {paths[1].parent}" if len(paths) > 1 else ""
-        return f"wrote {paths[0]}{more}"
+        return "\n".join([*translated.conversions, f"wrote {paths[0]}{more}"])
 
     def require_latent_space(self, loaded: Loaded) -> None:
         from gan_cli.errors import UserError

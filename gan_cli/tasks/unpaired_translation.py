@@ -18,7 +18,7 @@ class UnpairedTask(TranslationTask):
     summary = "domain A <-> domain B"
     networks = ("generator", "generator_ba", "discriminator", "discriminator_a")
     directions = {"AtoB": "generator", "BtoA": "generator_ba"}
-    input_help = "input | translation | cycle back"
+    columns = "input | translation | cycle back"
 
     def check_config(self, cfg) -> None:
         if cfg.model.ema_decay:

@@ -16,7 +16,7 @@ class SuperResolutionTask(TranslationTask):
     name = "super_resolution"
     summary = "low resolution -> high resolution"
     resizes_inputs = False
-    input_help = "bicubic | output | original"
+    columns = "bicubic | output | original"
 
     def scale(self, data) -> int:
         return int(data.get("scale") or 1)

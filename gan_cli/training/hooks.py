@@ -13,6 +13,7 @@ from omegaconf import OmegaConf
 from gan_cli import distributed
 from gan_cli.numbers import diverged_weight_bound
 from gan_cli.runs.checkpoints import FORMAT, CheckpointWriter
+from gan_cli.runs.result_values import shown_name, shown_value
 from gan_cli.tasks.run_description import RunDescription
 from gan_cli.training.loop import FiniteGuard, Hook
 from gan_cli.training.progress import FirstSteps, ProgressLine, console_stream, shown_values, wants_progress
@@ -103,7 +104,7 @@ class EvalHook:
         if distributed.is_main():
             values = self.tracker.latest
             self.run_log.scalars({f"eval/{name}": value for name, value in values.items()}, step)
-            shown = ", ".join(f"{name} {value:.4g}" for name, value in values.items())
+            shown = ", ".join(f"{shown_name(name)} {shown_value(name, value):.4g}" for name, value in values.items())
             self.run_log.info(f"eval at step {step}: {shown}" + (" (best so far)" if improved else ""))
         if improved and self.checkpoints is not None:
             self.checkpoints.save_best()

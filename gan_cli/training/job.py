@@ -21,6 +21,7 @@ from gan_cli.runs.job_record import (
     finish_job,
     job_config,
     job_overrides,
+    log_to_files,
     record_failure,
     record_interrupted,
     writes_files,
@@ -62,11 +63,12 @@ def run_training_job(cfg: DictConfig, hydra_cfg) -> float | None:
         sys.exit(130)
     except UserError as error:
         # A new folder says why its run failed (train.log, status.json); a bad command line given to
-        # resume an earlier run in its own folder leaves that run's record alone.
+        # resume an earlier run in its own folder leaves that run's record alone. The console gets
+        # the message once, from the command's error paragraph.
         bad_input = error.exit_code == 2
         if (not isinstance(error, RunFolderInUse) and not (bad_input and earlier_record) and str(error)
                 and hydra_cfg.mode == RunMode.RUN and writes_files()):
-            log.error(str(error))
+            log_to_files(log, logging.ERROR, str(error))
             record_failure(run_dir, job_overrides(hydra_cfg), error)
         raise
     finally:
