@@ -4,7 +4,6 @@ quality figures it gives were measured at today's defaults."""
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 import sys
