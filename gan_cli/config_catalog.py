@@ -23,7 +23,6 @@ GROUPS = ("model", "data", "loss", "optim", "trainer", "experiment", "hparams_se
 
 # The end of a sentence: a full stop before a capital letter (not "et al. 2017", "e.g. 10"), or the end.
 _SENTENCE_END = re.compile(r"(?<!\.)\.(?!\.)(?=\s+[A-Z(`\"]|\s*$)")
-_DATA_OVERRIDE = re.compile(r"override\s+/data\s*:\s*(\w+)")
 
 
 @dataclass(frozen=True)
@@ -54,9 +53,9 @@ def conf_root() -> Path:
 
 
 @lru_cache(maxsize=None)
-def options(group: str, root: Path | None = None) -> tuple[ConfigOption, ...]:
+def options(group: str) -> tuple[ConfigOption, ...]:
     """Every option of a config group, by name."""
-    folder = (root or conf_root()) / group
+    folder = conf_root() / group
     return tuple(_read(group, path) for path in sorted(folder.glob("*.yaml")))
 
 
@@ -81,9 +80,10 @@ def _read(group: str, path: Path) -> ConfigOption:
         node = _load(text) or {}
         body = node.get("model") if group == "model" else node
         task = str(body["task"]) if isinstance(body, dict) and body.get("task") else None
-    if group == "model":
-        found = _DATA_OVERRIDE.search(text)
-        default_data = found.group(1) if found else default_option("data")
+    if group == "model":  # the data its defaults list overrides, else train.yaml's
+        overrides = [entry["override /data"] for entry in node.get("defaults", [])
+                     if isinstance(entry, dict) and "override /data" in entry]
+        default_data = overrides[0] if overrides else default_option("data")
     return ConfigOption(group, path.stem, header, task, default_data, usage)
 
 

@@ -25,7 +25,7 @@ from hydra import compose, initialize_config_module
 from omegaconf import OmegaConf
 
 from gan_cli.config_catalog import conf_root, default_option, options
-from gan_cli.tasks import TASKS
+from gan_cli.tasks import task_owning
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -88,17 +88,13 @@ def groups_table() -> str:
     return _table(["group", "options (**default**)", "what it sets"], rows)
 
 
-def task_of(option) -> str:
-    return next(task.name for task in TASKS.values() if task.owns(option))
-
-
 def models_table() -> str:
     measured, rows = measured_runs(), []
     for option in options("model"):
         steps, batch = default_run(option.name)
         run = measured.get(option.name)
         minutes = f"{run['cpu_minutes']:.1f}" if run and (run["steps"], run["batch_size"]) == (steps, batch) else "-"
-        rows.append([f"`{option.name}`", option.title, task_of(option), f"`{option.default_data}`",
+        rows.append([f"`{option.name}`", option.title, task_owning(option).name, f"`{option.default_data}`",
                      f"{steps:,} × {batch}", minutes])
     return _table(["`model=`", "paper", "task", "default data", "default run: steps × batch",
                    "its CPU minutes (one core)"], rows)
@@ -118,7 +114,7 @@ def datasets_table() -> str:
     rows = []
     for option in options("data"):
         node = composed(f"data={option.name}", *_task_model(option)).data
-        rows.append([f"`{option.name}`", task_of(option), option.summary, _setup(node, option)])
+        rows.append([f"`{option.name}`", task_owning(option).name, option.summary, _setup(node, option)])
     return _table(["`data=`", "task", "what it is", "set-up"], rows)
 
 
@@ -134,8 +130,7 @@ def _setup(node, option) -> str:
 
 def _task_model(option) -> tuple[str, ...]:
     """A model of the data's task, for composing the data config as a run would."""
-    task = TASKS[task_of(option)]
-    return (f"model={task.models.split(', ')[0]}",)
+    return (f"model={task_owning(option).models.split(', ')[0]}",)
 
 
 def presets_table(group: str) -> str:

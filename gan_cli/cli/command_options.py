@@ -13,6 +13,7 @@ tests/test_options.py keeps each table and its config file in step.
 from __future__ import annotations
 
 import os
+import textwrap
 from dataclasses import replace
 
 from omegaconf import DictConfig, OmegaConf
@@ -224,18 +225,16 @@ def models_help() -> str:
     """gan-train --help's models: each preset's paper, its task and default data (the resolver
     gan_models_help), from the header comments of conf/model/*.yaml (gan_cli.config_catalog)."""
     from gan_cli.config_catalog import options
-    from gan_cli.tasks import TASKS
+    from gan_cli.tasks import task_owning
 
     lines = []
     for option in options("model"):
-        task = next(task for task in TASKS.values() if task.owns(option))
-        lines.append(_wrapped(f"  {option.name:15s}{option.title}; {task.name}, data={option.default_data}", 17))
+        lines.append(_wrapped(f"  {option.name:15s}{option.title}; {task_owning(option).name}, "
+                              f"data={option.default_data}", 17))
     return "\n".join(lines).replace("$", "$$")
 
 
 def _wrapped(line: str, indent: int, width: int = 110) -> str:
-    import textwrap
-
     return "\n".join(textwrap.wrap(line, width, subsequent_indent=" " * indent, break_on_hyphens=False))
 
 

@@ -88,6 +88,14 @@ def resolve_inception_weights(weights: str | os.PathLike | None, download: bool)
     return path
 
 
+def describe_extractor(extractor, **facts) -> dict:
+    """What a feature extractor's protocol records of it: its name, features, weights file and their
+    sha256, any further facts, and how the images are resized for it."""
+    return {"feature_extractor": extractor.name, "features": extractor.feature_name,
+            "weights": str(extractor.weights_path), "weights_sha256": extractor.weights_sha256, **facts,
+            "resize": extractor.resize}
+
+
 class InceptionV3:
     """torch-fidelity's TensorFlow-compatible Inception-v3: 2048-d pool3 features, 1008 logits."""
 
@@ -120,14 +128,7 @@ class InceptionV3:
         return features.float().cpu(), logits.float().cpu()
 
     def describe(self) -> dict:
-        return {
-            "feature_extractor": self.name,
-            "features": self.feature_name,
-            "weights": str(self.weights_path),
-            "weights_sha256": self.weights_sha256,
-            "weights_are_reference": self.weights_sha256.startswith(INCEPTION_SHA256_PREFIX),
-            "resize": self.resize,
-        }
+        return describe_extractor(self, weights_are_reference=self.weights_sha256.startswith(INCEPTION_SHA256_PREFIX))
 
 
 class ShippedClassifier:
@@ -155,13 +156,7 @@ class ShippedClassifier:
                             f"recreate them with `python {self.script}`.") from None
 
     def describe(self) -> dict:
-        return {
-            "feature_extractor": self.name,
-            "features": self.feature_name,
-            "weights": str(self.weights_path),
-            "weights_sha256": self.weights_sha256,
-            "resize": self.resize,
-        }
+        return describe_extractor(self)
 
 
 class DigitsFeatures(ShippedClassifier):

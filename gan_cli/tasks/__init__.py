@@ -39,6 +39,11 @@ def task_of(node) -> str:
     return str(task) if task else DEFAULT
 
 
+def task_owning(option) -> Task:
+    """The task of a model or data config (gan_cli.config_catalog.ConfigOption)."""
+    return next(task for task in TASKS.values() if task.owns(option))
+
+
 def task_named(name: str, where: str = "model.task") -> Task:
     if name not in TASKS:
         raise UserError(f"{where}={name!r} is not a task gan-cli trains; the tasks are {', '.join(TASKS)}.")

@@ -72,8 +72,7 @@ class Task:
         models = [option for option in options("model") if self.owns(option)]
         defaults = [option.default_data for option in models]
         names = [option.name for option in options("data") if self.owns(option)] + list(self.extra_data)
-        return ", ".join(sorted(dict.fromkeys(names), key=lambda name: (name not in defaults,
-                                                                         defaults.count(name) * -1, name)))
+        return ", ".join(sorted(dict.fromkeys(names), key=lambda name: (-defaults.count(name), name)))
 
     def help_line(self) -> str:
         """Its line in gan-train --help: what it makes, the presets that learn it, the data that hold it."""
