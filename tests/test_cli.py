@@ -110,6 +110,7 @@ def test_nan_stops_training_and_names_the_last_good_checkpoint(tmp_path):
         (["gan-train", "trainer.device=cuda:99"], "trainer.device=cuda:99"),
         (["gan-train", "data.batch_size=-3"], "data.batch_size=-3"),
         (["gan-train", "loss=bce", "loss.generator_loss=sideways"], "sideways"),
+        (["gan-train", "loss=bce", "loss.real_label=0.2"], "loss.real_label=0.2"),
         (["gan-train", "data=folder", "data.root={tmp}"], "{tmp}"),
         (["gan-sample"], "ckpt= is required"),
         (["gan-sample", "ckpt={tmp}/missing.pt"], "missing.pt is not a checkpoint file"),

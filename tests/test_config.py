@@ -59,7 +59,7 @@ def test_every_optimizer_composes(optim):
         ("dcgan", "BCELoss", "Adam", 2e-4, 1),
         ("lsgan", "LeastSquaresLoss", "Adam", 2e-4, 1),
         ("wgan", "WassersteinLoss", "RMSprop", 5e-5, 5),
-        ("wgan_gp", "WassersteinLoss", "Adam", 1e-4, 5),
+        ("wgan_gp", "WassersteinLoss", "Adam", 1e-4, 2),  # the paper's 5: experiment=wgan_gp_cifar10
         ("sngan", "HingeLoss", "Adam", 2e-4, 1),
     ],
 )
@@ -71,6 +71,7 @@ def test_model_alone_is_its_papers_recipe(model, loss_target, optim_target, lr, 
     if model == "wgan_gp":
         assert cfg.regularizers.gradient_penalty == 10.0 and list(cfg.optim.betas) == [0.0, 0.9]
         assert cfg.model.discriminator.norm != "batch"
+        assert compose_train(["experiment=wgan_gp_cifar10"]).trainer.n_critic == 5  # the paper's recipe
     if model == "wgan":
         assert cfg.regularizers.weight_clip == 0.01 and cfg.regularizers.gradient_penalty is None
 
@@ -87,6 +88,24 @@ def test_bad_generator_loss_is_refused():
     with pytest.raises(Exception) as info:
         instantiate(cfg.loss)
     assert isinstance(info.value.__cause__ or info.value, UserError) or "non_saturating" in str(info.value)
+
+
+def test_one_sided_label_smoothing_is_the_cross_entropy_to_the_smoothed_real_target():
+    """loss.real_label=t: D's real term is BCE against t (Salimans 2016), fakes keep target 0, G is unchanged."""
+    import torch.nn.functional as F
+
+    from gan_cli.training.objectives.losses import BCELoss
+
+    real, fake = torch.tensor([2.0, -1.0, 0.5]), torch.tensor([-3.0, 1.0, 0.0])
+    smooth, plain = BCELoss(real_label=0.9), BCELoss()
+    expected = (F.binary_cross_entropy_with_logits(real, torch.full_like(real, 0.9))
+                + F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake)))
+    assert torch.allclose(smooth.d_loss(real, fake), expected)
+    assert smooth.d_loss(real, fake) > plain.d_loss(real, fake) - 1e-6  # certainty on reals is no longer free
+    assert torch.equal(smooth.g_loss(fake), plain.g_loss(fake))
+    for bad in (0.5, 1.5, "high", True):
+        with pytest.raises(UserError, match="loss.real_label"):
+            BCELoss(real_label=bad)
 
 
 def test_help_lists_groups_and_options(tmp_path):

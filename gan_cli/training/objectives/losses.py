@@ -28,13 +28,24 @@ class GANLoss:
 
 
 class BCELoss(GANLoss):
-    """Goodfellow et al. 2014: D maximizes log D(x) + log(1 - D(G(z)))."""
+    """Goodfellow et al. 2014: D maximizes log D(x) + log(1 - D(G(z))).
+
+    `real_label` below 1 is one-sided label smoothing (Salimans et al. 2016, "Improved techniques"):
+    D's target for real images is that probability instead of 1, while fakes keep target 0, so D is
+    never rewarded for pushing real scores to certainty; G's loss is unchanged.
+    """
 
     name = "bce"
     outputs_are_logits_of_probabilities = True
     GENERATOR_LOSSES = ("non_saturating", "minimax")
 
-    def __init__(self, generator_loss: str = "non_saturating"):
+    def __init__(self, generator_loss: str = "non_saturating", real_label: float = 1.0):
+        if isinstance(real_label, bool) or not isinstance(real_label, (int, float)) or not 0.5 < real_label <= 1.0:
+            raise UserError(
+                f"loss.real_label={real_label!r} is not a target probability for real images: use a number above "
+                f"0.5 and at most 1 (1 = the plain loss; 0.9 = the one-sided label smoothing of Salimans et al. 2016)."
+            )
+        self.real_label = float(real_label)
         if generator_loss not in self.GENERATOR_LOSSES:
             raise UserError(
                 f"loss.generator_loss={generator_loss!r} is not a BCE generator loss; use non_saturating "
@@ -44,8 +55,12 @@ class BCELoss(GANLoss):
         self.generator_loss = generator_loss
 
     def d_loss(self, real_logits, fake_logits):
-        # -log sigmoid(r) - log(1 - sigmoid(f)), in the numerically stable softplus form.
-        return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
+        # -log sigmoid(r) - log(1 - sigmoid(f)), in the numerically stable softplus form; with a smoothed
+        # real target t the real term is the cross-entropy -t log sigmoid(r) - (1 - t) log(1 - sigmoid(r)).
+        real = F.softplus(-real_logits)
+        if self.real_label < 1.0:
+            real = self.real_label * real + (1.0 - self.real_label) * F.softplus(real_logits)
+        return real.mean() + F.softplus(fake_logits).mean()
 
     def g_loss(self, fake_logits):
         if self.generator_loss == "non_saturating":
