@@ -125,8 +125,9 @@ def draw_grid(model: str, out: Path, images: Path) -> Path:
     32 pixels wide (nearest upscaling, so a 16x16 digit stays as it was drawn)."""
     ckpt = out / model / "checkpoints" / "last.pt"
     if model in TRANSLATION:
-        translator, evaluator = translation_of(ckpt)
-        return heldout_grid_to_file(translator, evaluator.cfg, ckpt, n=8, seed=0, out=images / f"{model}.png")
+        loaded = load_for_task(ckpt)
+        return heldout_grid_to_file(loaded.task.load_translator(loaded), loaded.config, ckpt, n=8, seed=0,
+                                    out=images / f"{model}.png").path
     generator, checkpoint = load_generator(ckpt)
     z, labels, nrow = LatentLayout.from_config(stored_config(checkpoint, ckpt)).grid(100, 0)
     samples = generate(generator, z, labels)

@@ -108,6 +108,22 @@ def test_one_sided_label_smoothing_is_the_cross_entropy_to_the_smoothed_real_tar
             BCELoss(real_label=bad)
 
 
+def test_cyclegan_weighs_the_plain_least_squares_error_against_its_cycle_term():
+    """Mao et al.'s LSGAN halves both losses; CycleGAN's objective (paper and code) uses the plain MSE, which
+    against the cycle's x10 is twice the pull on G: model=cyclegan selects loss=lsgan_mse, model=lsgan keeps 1/2."""
+    from gan_cli.training.objectives.losses import LeastSquaresLoss
+
+    fake = torch.tensor([0.2, -0.4])
+    half, plain = (instantiate(compose_train([f"model={m}"]).loss) for m in ("lsgan", "cyclegan"))
+    assert isinstance(plain, LeastSquaresLoss) and plain.scale == 1.0 and half.scale == 0.5
+    assert torch.allclose(plain.g_loss(fake), (fake - 1).square().mean())
+    assert torch.allclose(plain.d_loss(fake, fake), 2 * half.d_loss(fake, fake))
+    assert compose_train(["experiment=cyclegan_horse2zebra"]).loss.scale == 1.0
+    assert not isinstance(instantiate(compose_train(["model=cyclegan", "loss=hinge"]).loss), LeastSquaresLoss)
+    with pytest.raises(UserError, match="loss.scale=0"):
+        LeastSquaresLoss(scale=0)
+
+
 def test_help_lists_groups_and_options(tmp_path):
     result = run_cli("gan-train", "--help", cwd=tmp_path, check=True)
     for group, options in (("model", MODELS), ("loss", LOSSES), ("data", DATASETS), ("optim", OPTIMIZERS)):

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import math
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -16,6 +18,9 @@ from gan_cli.errors import UserError
 from gan_cli.runs.checkpoints import load_checkpoint
 from gan_cli.training.objectives.image_pool import ImagePool
 from gan_cli.training.run import train
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+import bench_quality  # noqa: E402
 
 # Tiny versions of each model on its offline data: 16x16 digits, 24-px photograph crops.
 TINY = {
@@ -132,6 +137,11 @@ def test_cyclegan_and_srgan_sample_and_evaluate(tmp_path):
             assert "bicubic:" in evaluated.stdout
         else:
             assert {"fid", "kid", "label_accuracy"} <= set(report["values"])
+        # The quality benchmark reads the same checkpoint: its held-out grid and its scores.
+        grid = bench_quality.draw_grid(model, tmp_path, tmp_path / "grids")
+        assert grid == tmp_path / "grids" / f"{model}.png" and Image.open(grid).width > 0
+        values, _, reference = bench_quality.translation_values(ckpt)
+        assert values.keys() == report["values"].keys() and reference.keys() == report["reference_values"].keys()
 
 
 @pytest.mark.parametrize(

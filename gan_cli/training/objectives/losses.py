@@ -69,18 +69,29 @@ class BCELoss(GANLoss):
 
 
 class LeastSquaresLoss(GANLoss):
-    """Mao et al. 2017 with the a-b-c coding (a=0, b=1, c=1 by default)."""
+    """Mao et al. 2017 with the a-b-c coding (a=0, b=1, c=1 by default).
+
+    `scale` multiplies both losses: Mao et al. write them with 1/2 (the default); CycleGAN (Zhu et al.
+    2017) uses the plain mean squared error, scale 1, which matters there because G's adversarial term
+    is weighed against its cycle and identity terms (under Adam a lone loss's scale cancels).
+    """
 
     name = "lsgan"
 
-    def __init__(self, fake_target: float = 0.0, real_target: float = 1.0, generator_target: float = 1.0):
+    def __init__(self, fake_target: float = 0.0, real_target: float = 1.0, generator_target: float = 1.0,
+                 scale: float = 0.5):
+        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not scale > 0:
+            raise UserError(f"loss.scale={scale!r} is not a positive number: use 0.5 (Mao et al.'s 1/2) or 1 "
+                            f"(the plain mean squared error of CycleGAN).")
         self.fake_target, self.real_target, self.generator_target = fake_target, real_target, generator_target
+        self.scale = float(scale)
 
     def d_loss(self, real_logits, fake_logits):
-        return 0.5 * ((real_logits - self.real_target).square().mean() + (fake_logits - self.fake_target).square().mean())
+        return self.scale * ((real_logits - self.real_target).square().mean()
+                             + (fake_logits - self.fake_target).square().mean())
 
     def g_loss(self, fake_logits):
-        return 0.5 * (fake_logits - self.generator_target).square().mean()
+        return self.scale * (fake_logits - self.generator_target).square().mean()
 
 
 class WassersteinLoss(GANLoss):
