@@ -24,7 +24,13 @@ FIXTURES = Path(__file__).parent / "fixtures" / "checkpoints"
 FAMILIES = sorted(path.stem for path in FIXTURES.glob("*.pt"))
 # Families whose training changed on purpose after their fixture was written, and why: they still
 # sample and resume from it, but train to other weights.
-CHANGED = {"progan": "D reads its inputs at the working resolution, so the gradient penalty is measured there"}
+CHANGED = {"progan": "D reads its inputs at the working resolution, so the gradient penalty is measured there",
+           "cyclegan": "its adversarial term is the plain MSE of the paper (loss=lsgan_mse), not Mao's half of it"}
+# Tensors that get no gradient in exact arithmetic, so their two steps depend on the CPU's rounding: a
+# convolution's bias in front of a batch norm (a per-channel shift the norm removes; Adam turns the rounding
+# noise of its gradient into lr-sized steps), the running mean of the norm after it, and the power-iteration
+# vectors of spectral norm on those biases. BigGAN's blocks put every conv bias in front of a batch norm.
+NO_GRADIENT = {"biggan": ("conv1.bias", "conv2.bias", "shortcut.bias", "running_mean", "._u", "._v")}
 
 
 def fixture(family: str, tmp_path: Path) -> tuple[Path, dict]:
@@ -67,8 +73,12 @@ def test_todays_loop_trains_the_earlier_steps_to_the_same_weights(family, tmp_pa
     old, new = load_checkpoint(FIXTURES / f"{family}.pt"), load_checkpoint(tmp_path / "run" / "checkpoints" / "last.pt")
     keys = [key for key in old if key.startswith(("generator", "discriminator")) or key == "ema"]
     assert keys and old["ema" if "ema" in keys and old["ema"] is not None else "generator"]
-    differing = [f"{key}.{name}" for key in keys if old[key] is not None for name, tensor in old[key].items()
-                 if tensor.is_floating_point() and not torch.allclose(new[key][name], tensor, rtol=1e-4, atol=1e-6)]
+    skipped = NO_GRADIENT.get(family, ())
+    compared = [(key, name) for key in keys if old[key] is not None for name, tensor in old[key].items()
+                if tensor.is_floating_point() and not any(part in name for part in skipped)]
+    assert len(compared) > 20  # the weights themselves are always compared
+    differing = [f"{key}.{name}" for key, name in compared
+                 if not torch.allclose(new[key][name], old[key][name], rtol=1e-4, atol=1e-6)]
     if family in CHANGED:  # changed on purpose (CHANGED says how): the same steps now reach other weights
         assert differing, f"{family} trains to its fixture's weights, but CHANGED says: {CHANGED[family]}"
     else:

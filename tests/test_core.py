@@ -54,7 +54,7 @@ def test_training_state_round_trips_exactly(tiny_cfg):
 
 
 def test_objective_phases_and_statistics(tiny_cfg):
-    state, objective = _built(tiny_cfg("wgan_gp", "digits"))
+    state, objective = _built(tiny_cfg("wgan_gp", "digits", ["trainer.n_critic=5"]))  # the paper's 5
     assert [(phase.name, phase.repeats) for phase in objective.phases()] == [("D", 5), ("G", 1)]
     assert objective.images_per_step == 5 * state.batches.batch_size
     assert "gradient_penalty" in objective.description
