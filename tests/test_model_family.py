@@ -158,6 +158,25 @@ def test_resnet_discriminator_has_the_sngan_cifar_layout():
     assert len(ResNetGenerator(LATENT, (3, 32, 32), base_width=16).blocks) == 3  # 4 -> 8 -> 16 -> 32
 
 
+def test_mlp_discriminator_dropout_is_active_in_training_only():
+    """Goodfellow et al. trained D with dropout; off by default, so the default D's weights keep their names."""
+    from gan_cli.models.mlp import MLPDiscriminator
+    plain, dropped = MLPDiscriminator([1, 8, 8]), MLPDiscriminator([1, 8, 8], dropout=0.5)
+    assert not any(isinstance(m, nn.Dropout) for m in plain.modules())
+    assert sum(isinstance(m, nn.Dropout) for m in dropped.modules()) == 2  # one per hidden layer
+    x = torch.randn(16, 1, 8, 8)
+    torch.manual_seed(0)
+    assert not torch.equal(dropped.train()(x), dropped(x))  # fresh masks per call
+    assert torch.equal(dropped.eval()(x), dropped(x))
+
+
+@pytest.mark.parametrize("dropout", [-0.1, 1.0, 1.5])
+def test_mlp_discriminator_rejects_a_dropout_outside_0_1(dropout):
+    from gan_cli.models.mlp import MLPDiscriminator
+    with pytest.raises(UserError, match=r"model\.discriminator\.dropout=.*\[0, 1\)"):
+        MLPDiscriminator([1, 8, 8], dropout=dropout)
+
+
 def test_conditional_dcgan_discriminator_supports_packing():
     discriminator = ConditionalDCGANDiscriminator((1, 16, 16), CLASSES, base_width=8, packing=2)
     assert discriminator(torch.randn(6, 1, 16, 16), labels_for(6)).shape == (3,)

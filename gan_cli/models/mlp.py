@@ -52,14 +52,19 @@ class MLPDiscriminator(nn.Module):
         hidden=(512, 256),            # widths of the hidden layers
         spectral_norm: bool = False,  # spectral normalization on every layer
         packing: int = 1,             # PacGAN: D judges this many samples at once (one score per pack)
+        dropout: float = 0.0,         # dropout after each hidden layer (the paper trained its D with dropout)
     ):
         super().__init__()
+        if not 0.0 <= float(dropout) < 1.0:
+            raise UserError(f"model.discriminator.dropout={dropout!r}: use a probability in [0, 1).")
         self.data_shape = tuple(int(s) for s in data_shape)
         self.norm = "none"
         self.packing = check_packing(packing)
         layers, width = [], math.prod(self.data_shape) * self.packing
         for out in hidden:
             layers += [spectral(nn.Linear(width, out), spectral_norm), nn.LeakyReLU(0.2, inplace=True)]
+            if dropout:
+                layers += [nn.Dropout(float(dropout))]
             width = out
         layers += [spectral(nn.Linear(width, 1), spectral_norm)]
         self.net = nn.Sequential(*layers)
