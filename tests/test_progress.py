@@ -101,7 +101,7 @@ def test_a_terminal_shows_a_live_progress_line_and_whole_log_lines(tmp_path):
     assert drawn and drawn[0].startswith("step 0/30 | first step (warm-up)")
     assert any(re.match(r"step \d+/30 \| [\d.]+ it/s \| elapsed \d+s, eta \d+s$", text) for text in drawn)
     # After the first log interval, the line shows its losses (no sync of its own: the log's values).
-    assert any(re.match(r"step (1\d|2\d|30)/30 \| [\d.]+ it/s \| .* \| d_loss [\d.]+ g_loss [\d.]+ D\(x\)", text)
+    assert any(re.match(r"step (1\d|2\d|30)/30 \| [\d.]+ it/s \| .* \| d_loss -?[\d.]+ g_loss -?[\d.]+ D\(x\)", text)
                for text in drawn)
 
     shown = screen(output)

@@ -111,7 +111,7 @@ def test_truncation_does_not_apply_to_other_models(tmp_path):
     run = tmp_path / "run"
     run_cli("gan-train", *TINY_COMMAND, "trainer.steps=1", f"hydra.run.dir={run}", cwd=tmp_path, check=True)
     result = run_cli("gan-sample", f"ckpt={run / 'checkpoints' / 'last.pt'}", "truncation=0.7", cwd=tmp_path)
-    assert result.returncode == 2 and "does not apply to model=dcgan" in result.stderr
+    assert result.returncode == 2 and "does not apply to model=sngan" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
 
 

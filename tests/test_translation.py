@@ -148,7 +148,7 @@ def test_cyclegan_and_srgan_sample_and_evaluate(tmp_path):
     "overrides,message",
     [
         (["model=pix2pix", "data=digits"], "data=digits_edges"),
-        (["data=digits_edges"], "model=dcgan"),
+        (["data=digits_edges"], "model=sngan"),
         ([*TINY["pix2pix"], "model.discriminator.receptive_field=71"], "receptive_field=71"),
         ([*TINY["cyclegan"], "model.pool_size=-1"], "model.pool_size=-1"),
         ([*TINY["pix2pix"], "model.l1_weight=-1"], "model.l1_weight=-1"),
