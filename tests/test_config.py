@@ -76,6 +76,18 @@ def test_model_alone_is_its_papers_recipe(model, loss_target, optim_target, lr, 
         assert cfg.regularizers.weight_clip == 0.01 and cfg.regularizers.gradient_penalty is None
 
 
+def test_the_mlp_gan_smooths_d_and_drops_out_while_its_paper_recipe_keeps_hard_targets():
+    """The gan preset: real targets 0.9 and dropout 0.5 in D (the levers that let an MLP learn the
+    digits); experiment=gan_mnist keeps the paper's hard targets and its D dropout; the WGAN-GP toy
+    critic has none."""
+    preset = compose_train(["model=gan"])
+    assert preset.loss.real_label == 0.9 and preset.model.discriminator.dropout == 0.5
+    assert compose_train(["model=gan", "loss=bce"]).loss.real_label == 1.0
+    paper = compose_train(["experiment=gan_mnist"])
+    assert paper.loss.real_label == 1.0 and paper.model.discriminator.dropout == 0.5
+    assert compose_train(["experiment=wgan_gp_grid"]).model.discriminator.dropout == 0.0
+
+
 def test_command_line_loss_beats_the_models_choice():
     cfg = compose_train(["model=dcgan", "loss=hinge"])
     assert cfg.loss._target_.endswith("HingeLoss")
