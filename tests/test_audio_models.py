@@ -41,6 +41,26 @@ def test_the_papers_sizes_at_model_size_64():
     assert sum(p.numel() for p in generator.parameters()) == pytest.approx(19.07e6, rel=0.01)
 
 
+def test_spectral_norm_holds_every_layer_of_the_audio_discriminators_at_unit_norm():
+    """model.discriminator.spectral_norm=true (SNGAN's recipe with loss=hinge) on WaveGAN's and SpecGAN's D."""
+    from gan_cli.models.specgan import SpecGANDiscriminator
+
+    torch.manual_seed(0)
+    wavegan = WaveGANDiscriminator((1, 16384), 4, num_classes=10, spectral_norm=True)
+    specgan = SpecGANDiscriminator((1, 16384), 4, spectral_norm=True)
+    for discriminator, inputs in ((wavegan, torch.randn(4, 1, 16384)), (specgan, torch.randn(4, 1, 128, 128))):
+        discriminator.train()
+        for _ in range(30):  # the power iteration converges as D is called
+            discriminator(inputs, torch.tensor([0, 1, 2, 3]))
+        kinds = (torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Linear)
+        layers = [m for m in discriminator.modules() if isinstance(m, kinds)]
+        assert layers and all(torch.nn.utils.parametrize.is_parametrized(m, "weight") for m in layers)
+        for layer in layers:
+            sigma = torch.linalg.matrix_norm(layer.weight.detach().flatten(1), ord=2)
+            assert float(sigma) == pytest.approx(1.0, abs=0.05)
+    assert not any(torch.nn.utils.parametrize.is_parametrized(m) for m in WaveGANDiscriminator((1, 16384), 4).modules())
+
+
 def test_a_clip_length_wavegan_cannot_make_is_named():
     with pytest.raises(UserError, match="data.length=16000 is not a WaveGAN clip length"):
         WaveGANGenerator(100, (1, 16000), 4)

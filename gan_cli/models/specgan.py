@@ -116,10 +116,11 @@ class SpecGANGenerator(SpectrogramBased, nn.Module):
 class SpecGANDiscriminator(nn.Module):
     """A normalised spectrogram -> a score: the DCGAN discriminator at bins x frames (no batch norm: WGAN-GP)."""
 
-    def __init__(self, data_shape, base_width: int = 64, norm: str = "none", n_fft: int = 256, hop: int = 128):
+    def __init__(self, data_shape, base_width: int = 64, norm: str = "none", n_fft: int = 256, hop: int = 128,
+                 spectral_norm: bool = False):
         super().__init__()
         bins, frames = spectrogram_shape(data_shape, n_fft, hop)
-        self.net = DCGANDiscriminator((1, bins, frames), base_width, norm=norm)
+        self.net = DCGANDiscriminator((1, bins, frames), base_width, norm=norm, spectral_norm=spectral_norm)
 
     def forward(self, spectrograms: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         return self.net(spectrograms)

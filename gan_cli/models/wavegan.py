@@ -19,6 +19,7 @@ import torch.nn.functional as F
 
 from gan_cli.errors import UserError
 from gan_cli.models.conditional import check_num_classes, require_labels
+from gan_cli.models.layers import spectral
 
 KERNEL = 25
 BASE_LENGTH = 16
@@ -85,7 +86,7 @@ def phase_shuffle(x: torch.Tensor, radius: int) -> torch.Tensor:
 
 class WaveGANDiscriminator(nn.Module):
     def __init__(self, data_shape=(1, 16384), model_size: int = 64, phase_shuffle: int = 2,
-                 num_classes: int | None = None):
+                 num_classes: int | None = None, spectral_norm: bool = False):
         super().__init__()
         d = _check(model_size, "model.discriminator.model_size")
         self.shuffle = _check(phase_shuffle, "model.discriminator.phase_shuffle", low=0)
@@ -93,13 +94,14 @@ class WaveGANDiscriminator(nn.Module):
         strides = list(reversed(strides_for(length)))
         widths = [channels, d, 2 * d, 4 * d, 8 * d, 16 * d]
         self.layers = nn.ModuleList(
-            nn.Conv1d(widths[i], widths[i + 1], KERNEL + (stride - 4), stride=stride,
-                      padding=(KERNEL + (stride - 4) - stride + 1) // 2)
+            spectral(nn.Conv1d(widths[i], widths[i + 1], KERNEL + (stride - 4), stride=stride,
+                               padding=(KERNEL + (stride - 4) - stride + 1) // 2), spectral_norm)
             for i, stride in enumerate(strides))
         self.num_classes = check_num_classes(num_classes, "The WaveGAN discriminator", required=False)
         features = 16 * d * BASE_LENGTH
-        self.score = nn.Linear(features, 1)
-        self.embed = nn.Embedding(self.num_classes, features) if self.num_classes else None  # projection
+        self.score = spectral(nn.Linear(features, 1), spectral_norm)
+        self.embed = (spectral(nn.Embedding(self.num_classes, features), spectral_norm)
+                      if self.num_classes else None)  # projection
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         for index, layer in enumerate(self.layers):
