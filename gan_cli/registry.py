@@ -77,7 +77,8 @@ _MODELS = {
     "wavegan": ("WaveGANGenerator", "WaveGANDiscriminator"),
 }
 _DATASETS = {
-    "digits": ("digits",), "folder": ("folder",), "mixtures": ("ring", "grid"),
+    "digits": ("digits",), "captioned_digits": ("captioned_digits",), "folder": ("folder",),
+    "mixtures": ("ring", "grid"),
     "offline_pairs": ("digit_edges", "photographs", "printed_digits"), "paired": ("paired_images",),
     "super_resolution": ("sr_images",), "unpaired": ("unpaired_images",),
     "torchvision_sets": ("mnist", "fashion_mnist", "cifar10", "celeba"),

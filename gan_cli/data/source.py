@@ -23,7 +23,7 @@ def build_dataset(data_cfg):
         raise UserError(
             f"data.dataset is missing or has no _target_ (data.name={data_cfg.get('name')!r}): "
             "pick a dataset config with data=<name> (digits, ring, grid, mnist, fashion_mnist, "
-            "cifar10, celeba, folder; image-to-image: digits_edges, paired, digits_printed, "
+            "cifar10, celeba, folder, captioned_digits; image-to-image: digits_edges, paired, digits_printed, "
             "unpaired, photos, sr), whose dataset._target_ names a factory in gan_cli.data."
         )
     try:
