@@ -14,7 +14,7 @@ from gan_cli.tasks import TASKS, check_task, task_of
 
 ROOT = PACKAGE.parent
 # README "Layout": a package imports only those after it (the top-level helper modules are the base).
-LAYERS = ["cli", "training", "tasks", "eval", "inference", "runs", ("data", "models", "distributed"), "base"]
+LAYERS = ["cli", "training", "tasks", "eval", "inference", "text", "runs", ("data", "models", "distributed"), "base"]
 # Where a task's name or a family's own network keys may be written: the tasks themselves, the data
 # and configs that declare their task, and CycleGAN's objective (the family with the extra networks).
 OWN_MODULES = ("gan_cli/tasks/", "gan_cli/data/", "gan_cli/training/objectives/cyclegan.py")

@@ -1,0 +1,208 @@
+"""StackGAN (Zhang et al. 2017) networks: conditioning augmentation and the two stages.
+
+A caption's embedding (the text encoder's, gan_cli/text) becomes a Gaussian by conditioning
+augmentation (`ConditioningAugmentation`: FC -> mean and log-variance of a c_dim code, sampled by
+the reparameterisation trick, with a KL term towards N(0, I)). Stage-I draws a low-resolution image
+from noise and that code (`StageOneGenerator`: FC to 4x4, upsample / 3x3 conv / BN / ReLU blocks);
+its D (`StageOneDiscriminator`) reduces the image to 4x4 features, joins the spatially replicated
+condition and scores the pair. Stage-II (`StageTwoGenerator`) encodes a Stage-I image to a quarter
+of its size, joins the condition again, refines with residual blocks and upsamples to `scale` x the
+Stage-I size (4 in the paper: 64 -> 256); its D (`StageTwoDiscriminator`) gives a conditional and
+an unconditional score. The widths follow the paper's (gf_dim 128 / df_dim 64 at 64x64) through
+`base_width`; networks follow the data's resolution.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn as nn
+
+from gan_cli.errors import UserError
+
+
+def _check_resolution(resolution, key: str, low: int = 16) -> int:
+    if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < low \
+            or resolution & (resolution - 1):
+        raise UserError(f"{key}={resolution!r} is not a StackGAN resolution: use a power of two of at least {low} "
+                        f"(the paper: 64 for Stage-I, 256 for Stage-II).")
+    return resolution
+
+
+def _check_width(width, key: str) -> int:
+    if isinstance(width, bool) or not isinstance(width, int) or width < 1:
+        raise UserError(f"{key}={width!r} must be a positive whole number of feature maps.")
+    return width
+
+
+def kl_divergence(mean: torch.Tensor, log_variance: torch.Tensor) -> torch.Tensor:
+    """KL(N(mean, exp(log_variance)) || N(0, I)), summed over the code and averaged over the batch."""
+    return (-0.5 * (1 + log_variance - mean.pow(2) - log_variance.exp())).sum(dim=1).mean()
+
+
+class ConditioningAugmentation(nn.Module):
+    """Text embedding -> (code, mean, log-variance): a c_dim Gaussian around the caption."""
+
+    def __init__(self, text_dim: int, c_dim: int = 128):
+        super().__init__()
+        self.fc = nn.Linear(text_dim, 2 * c_dim)
+        self.c_dim = c_dim
+
+    def forward(self, text: torch.Tensor, sample: bool = True) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        mean, log_variance = torch.relu(self.fc(text)).chunk(2, dim=1)
+        if not sample:
+            return mean, mean, log_variance
+        return mean + torch.randn_like(mean) * (0.5 * log_variance).exp(), mean, log_variance
+
+
+def _up(cin: int, cout: int) -> list[nn.Module]:
+    return [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(cin, cout, 3, 1, 1, bias=False),
+            nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+
+
+def _down(cin: int, cout: int, norm: bool = True) -> list[nn.Module]:
+    return [nn.Conv2d(cin, cout, 4, 2, 1, bias=not norm), *([nn.BatchNorm2d(cout)] if norm else []),
+            nn.LeakyReLU(0.2, inplace=True)]
+
+
+class StageOneGenerator(nn.Module):
+    """(noise, text embedding) -> (image, mean, log-variance) at the data's resolution."""
+
+    def __init__(self, latent_dim: int, text_dim: int, data_shape, c_dim: int = 128, base_width: int = 128):
+        super().__init__()
+        channels, resolution = int(data_shape[0]), _check_resolution(int(data_shape[-1]), "data.resolution")
+        width = _check_width(base_width, "model.generator.base_width") * 8  # gf_dim * 8 at 4x4
+        self.latent_dim, self.text_dim, self.data_shape = latent_dim, text_dim, tuple(data_shape)
+        self.augment = ConditioningAugmentation(text_dim, c_dim)
+        self.fc = nn.Sequential(nn.Linear(latent_dim + c_dim, width * 16, bias=False), nn.BatchNorm1d(width * 16),
+                                nn.ReLU(inplace=True))
+        blocks, size = [], 4
+        while size < resolution:
+            blocks += _up(width, max(width // 2, 8))
+            width, size = max(width // 2, 8), size * 2
+        self.body = nn.Sequential(*blocks, nn.Conv2d(width, channels, 3, 1, 1), nn.Tanh())
+        self.width = width
+
+    def forward(self, z: torch.Tensor, text: torch.Tensor, sample: bool = True):
+        code, mean, log_variance = self.augment(text, sample)
+        x = self.fc(torch.cat([z, code], dim=1)).view(len(z), -1, 4, 4)
+        return self.body(x), mean, log_variance
+
+
+class ConditionalScore(nn.Module):
+    """4x4 image features and a condition -> one logit per pair (StackGAN's D_GET_LOGITS); without a
+    condition dimension, the unconditional score."""
+
+    def __init__(self, features: int, c_dim: int | None):
+        super().__init__()
+        self.c_dim = c_dim
+        joined = features + (c_dim or 0)
+        self.joint = nn.Sequential(nn.Conv2d(joined, features, 3, 1, 1, bias=False), nn.BatchNorm2d(features),
+                                   nn.LeakyReLU(0.2, inplace=True)) if c_dim else nn.Identity()
+        self.out = nn.Conv2d(features, 1, 4, 4)
+
+    def forward(self, features: torch.Tensor, condition: torch.Tensor | None = None) -> torch.Tensor:
+        if self.c_dim:
+            replicated = condition[:, :, None, None].expand(-1, -1, *features.shape[-2:])
+            features = self.joint(torch.cat([features, replicated], dim=1))
+        return self.out(features).flatten()
+
+
+def _encoder(channels: int, resolution: int, base_width: int) -> tuple[nn.Sequential, int]:
+    """Image -> 4x4 features: strided 4x4 convs, no norm on the first, the width doubling each time."""
+    cap = 8 * base_width if resolution <= 64 else 16 * base_width  # the paper's 8 x df_dim at 64x64
+    layers, width, size = _down(channels, base_width, norm=False), base_width, resolution // 2
+    while size > 4:
+        layers += _down(width, min(2 * width, cap))
+        width, size = min(2 * width, cap), size // 2
+    return nn.Sequential(*layers), width
+
+
+class StageOneDiscriminator(nn.Module):
+    """(image, condition code) -> logit: is this a real image of that caption?"""
+
+    def __init__(self, data_shape, c_dim: int = 128, base_width: int = 64):
+        super().__init__()
+        channels, resolution = int(data_shape[0]), _check_resolution(int(data_shape[-1]), "data.resolution")
+        self.encode, width = _encoder(channels, resolution, _check_width(base_width, "model.discriminator.base_width"))
+        self.conditional = ConditionalScore(width, c_dim)
+
+    def forward(self, images: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
+        return self.conditional(self.encode(images), condition)
+
+
+class ResidualBlock(nn.Module):
+    def __init__(self, width: int):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(width, width, 3, 1, 1, bias=False), nn.BatchNorm2d(width),
+                                  nn.ReLU(inplace=True), nn.Conv2d(width, width, 3, 1, 1, bias=False),
+                                  nn.BatchNorm2d(width))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(x + self.body(x))
+
+
+class StageTwoGenerator(nn.Module):
+    """(Stage-I image, text embedding) -> (image at scale x its size, mean, log-variance)."""
+
+    def __init__(self, text_dim: int, data_shape, c_dim: int = 128, base_width: int = 128, scale: int = 4,
+                 residual_blocks: int = 4):
+        super().__init__()
+        channels, resolution = int(data_shape[0]), _check_resolution(int(data_shape[-1]), "data.resolution", 32)
+        if scale not in (2, 4):
+            raise UserError(f"model.scale={scale!r}: Stage-II makes images 2 or 4 times the Stage-I size (the paper: 4).")
+        if resolution // scale < 16:
+            raise UserError(f"data.resolution={resolution} with model.scale={scale} leaves Stage-I images of "
+                            f"{resolution // scale}x{resolution // scale}; Stage-I needs at least 16x16.")
+        width = _check_width(base_width, "model.generator.base_width")
+        self.text_dim, self.scale, self.data_shape = text_dim, scale, tuple(data_shape)
+        self.augment = ConditioningAugmentation(text_dim, c_dim)
+        self.encode = nn.Sequential(nn.Conv2d(channels, width, 3, 1, 1), nn.ReLU(inplace=True),
+                                    nn.Conv2d(width, 2 * width, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * width),
+                                    nn.ReLU(inplace=True),
+                                    nn.Conv2d(2 * width, 4 * width, 4, 2, 1, bias=False), nn.BatchNorm2d(4 * width),
+                                    nn.ReLU(inplace=True))
+        self.joint = nn.Sequential(nn.Conv2d(4 * width + c_dim, 4 * width, 3, 1, 1, bias=False),
+                                   nn.BatchNorm2d(4 * width), nn.ReLU(inplace=True))
+        self.residual = nn.Sequential(*(ResidualBlock(4 * width) for _ in range(residual_blocks)))
+        ups, current = [], 4 * width
+        for _ in range(int(math.log2(4 * scale))):  # a quarter of the Stage-I size -> scale x it
+            ups += _up(current, max(current // 2, 8))
+            current = max(current // 2, 8)
+        self.decode = nn.Sequential(*ups, nn.Conv2d(current, channels, 3, 1, 1), nn.Tanh())
+
+    def forward(self, stage_one: torch.Tensor, text: torch.Tensor, sample: bool = True):
+        code, mean, log_variance = self.augment(text, sample)
+        features = self.encode(stage_one)
+        replicated = code[:, :, None, None].expand(-1, -1, *features.shape[-2:])
+        x = self.residual(self.joint(torch.cat([features, replicated], dim=1)))
+        return self.decode(x), mean, log_variance
+
+
+class StageTwoDiscriminator(nn.Module):
+    """(image, condition code) -> (conditional logit, unconditional logit)."""
+
+    def __init__(self, data_shape, c_dim: int = 128, base_width: int = 64):
+        super().__init__()
+        channels, resolution = int(data_shape[0]), _check_resolution(int(data_shape[-1]), "data.resolution", 32)
+        self.encode, width = _encoder(channels, resolution, _check_width(base_width, "model.discriminator.base_width"))
+        self.conditional = ConditionalScore(width, c_dim)
+        self.unconditional = ConditionalScore(width, None)
+
+    def forward(self, images: torch.Tensor, condition: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        features = self.encode(images)
+        return self.conditional(features, condition), self.unconditional(features)
+
+
+def init_stackgan_weights(network: nn.Module) -> nn.Module:
+    """The authors' initialisation: convolutions N(0, 0.02), batch norm scales N(1, 0.02), linear N(0, 0.02)."""
+    for module in network.modules():
+        if isinstance(module, (nn.Conv2d, nn.Linear)):
+            nn.init.normal_(module.weight, 0.0, 0.02)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+        elif isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            nn.init.normal_(module.weight, 1.0, 0.02)
+            nn.init.zeros_(module.bias)
+    return network
