@@ -151,7 +151,8 @@ class StageTwoGenerator(nn.Module):
         super().__init__()
         channels, resolution = int(data_shape[0]), _check_resolution(int(data_shape[-1]), "data.resolution", 32)
         if scale not in (2, 4):
-            raise UserError(f"model.scale={scale!r}: Stage-II makes images 2 or 4 times the Stage-I size (the paper: 4).")
+            raise UserError(f"model.scale={scale!r}: Stage-II makes images 2 or 4 times the Stage-I size "
+                            f"(the paper: 4).")
         if resolution // scale < 16:
             raise UserError(f"data.resolution={resolution} with model.scale={scale} leaves Stage-I images of "
                             f"{resolution // scale}x{resolution // scale}; Stage-I needs at least 16x16.")

@@ -47,7 +47,8 @@ class ImageEncoder(nn.Module):
         super().__init__()
         layers, size, cin = [], resolution, channels
         while size > 4:
-            layers += [nn.Conv2d(cin, width, 3, padding=1), nn.BatchNorm2d(width), nn.ReLU(inplace=True), nn.MaxPool2d(2)]
+            layers += [nn.Conv2d(cin, width, 3, padding=1), nn.BatchNorm2d(width), nn.ReLU(inplace=True),
+                       nn.MaxPool2d(2)]
             cin, size, width = width, size // 2, min(2 * width, 256)
         self.body = nn.Sequential(*layers, nn.Flatten())
         self.out = nn.Linear(cin * size * size, embedding_dim)
