@@ -82,7 +82,6 @@ class StageOneGenerator(nn.Module):
             blocks += _up(width, max(width // 2, 8))
             width, size = max(width // 2, 8), size * 2
         self.body = nn.Sequential(*blocks, nn.Conv2d(width, channels, 3, 1, 1), nn.Tanh())
-        self.width = width
 
     def forward(self, z: torch.Tensor, text: torch.Tensor, sample: bool = True):
         code, mean, log_variance = self.augment(text, sample)
