@@ -22,7 +22,7 @@ from gan_cli.numbers import RANGES, check_number_range
 
 MISSING = "???"
 
-KINDS = ("int", "float", "bool", "str", "path", "choice", "device", "ints", "seeds", "names")
+KINDS = ("int", "float", "bool", "str", "path", "choice", "device", "ints", "seeds", "names", "texts")
 
 
 @dataclass(frozen=True)
@@ -102,6 +102,8 @@ def valid_values(option: Option, low: float | None = None, high: float | None = 
         text = "one of " + ", ".join(_show(c) for c in option.choices)
     elif kind == "device":
         text = "auto, cpu, cuda or cuda:N"
+    elif kind == "texts":
+        text = 'a caption or a list of captions, e.g. "a red seven" or ["a red seven","a small blue one"]'
     elif kind == "ints":
         text = f"a list of at least {option.min_length} whole numbers {_bounds(option, low, high)}, e.g. [0,1,2]"
     elif kind == "seeds":
@@ -129,6 +131,8 @@ def short_type(option: Option) -> str:
         text = "list of " + " | ".join(option.choices)
     elif kind == "device":
         text = "auto | cpu | cuda | cuda:N"
+    elif kind == "texts":
+        text = "text or list of texts"
     else:
         text = kind
     extras = (["auto"] if option.auto else []) + (["null"] if option.optional else [])
@@ -198,6 +202,10 @@ def problem(option: Option, value, low: float | None = None, high: float | None 
         return None if isinstance(value, str) and re.fullmatch(r"auto|cpu|cuda(:\d+)?", value) else "is not a device"
     if kind == "names":
         return _names_problem(option, value)
+    if kind == "texts":  # what a caption may say is the text encoder's vocabulary's to check
+        texts = value if isinstance(value, list) else [value]  # a number is a caption too ("7")
+        plain = all(isinstance(text, (str, int)) and not isinstance(text, bool) for text in texts)
+        return None if texts and plain else "is not a caption or a list of them"
     return _numbers_problem(option, value, low, high)
 
 

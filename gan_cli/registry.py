@@ -71,6 +71,7 @@ _MODELS = {
     "resnet": ("ResNetGenerator", "ResNetDiscriminator"),
     "specgan": ("SpecGANGenerator", "SpecGANDiscriminator"),
     "srresnet": ("SRResNet", "SRGANDiscriminator"),
+    "stackgan": ("StackGANGenerator", "StackGANDiscriminator"),
     "stylegan2": ("StyleGAN2Generator", "StyleGAN2Discriminator"),
     "translator": ("ResnetGenerator",),
     "unet": ("UNetGenerator",),
@@ -84,7 +85,7 @@ _DATASETS = {
     "torchvision_sets": ("mnist", "fashion_mnist", "cifar10", "celeba"),
     "spoken_digits": ("spoken_digits",), "audio_folder": ("audio_folder",), "speech": ("speech",),
 }
-_OBJECTIVES = ("adversarial", "cyclegan", "pix2pix", "progressive", "srgan", "style_based", "vocoder")
+_OBJECTIVES = ("adversarial", "cyclegan", "pix2pix", "progressive", "matching_aware", "srgan", "style_based", "vocoder")
 _LOSSES = ("BCELoss", "HingeLoss", "LeastSquaresLoss", "WassersteinLoss")
 _AUXILIARY = ("ClassifierLoss", "InformationLoss")
 # torch's optimizers, by the name configs use and the class's own module and name.

@@ -69,18 +69,25 @@ SAMPLE_OPTIONS = table(
     Option("truncation", "float", "StyleGAN2: psi towards the average W (0..1); BigGAN: z within +-threshold",
            minimum=0, optional=True),
     Option("input", "path", "image-to-image: an image file or a folder of images to translate", optional=True),
+    Option("text", "texts", "text-to-image: the caption(s) to draw, a grid row of n per caption (null: held-out "
+           "captions)", optional=True),
     Option("direction", "choice", "CycleGAN: which way to translate", choices=("AtoB", "BtoA")),
     EMA,
     DEVICE,
 )
 
-MODES = ("auto", "walk", "codes", "arithmetic", "style_mixing", "classes")
+# mode=arithmetic's operands: seeds (a and b are captions for mode=text, so they are checked as seeds there).
+ARITHMETIC_SEEDS = {key: Option(key, "seeds", f"mode=arithmetic: the seed (or seeds, averaged) of z_{key}", minimum=0,
+                                dtype="seed", optional=True) for key in ("a", "b", "c")}
+
+MODES = ("auto", "walk", "codes", "arithmetic", "style_mixing", "classes", "text", "augmentation")
 
 INTERP_OPTIONS = table(
     _ckpt(),
     Option("mode", "choice", "what to draw: walk (between seeds), codes (InfoGAN), style_mixing (StyleGAN2), "
-           "classes (BigGAN), each a grid PNG and a GIF; arithmetic (not a walk: one PNG); auto: codes for "
-           "InfoGAN, else walk", choices=MODES),
+           "classes (BigGAN), text (between captions a and b), augmentation (one caption's conditioning "
+           "augmentation draws), each a grid PNG and a GIF; arithmetic (not a walk: one PNG); auto: codes for "
+           "InfoGAN, text for text-to-image, else walk", choices=MODES),
     Option("space", "choice", "walk in z (the noise) or w (StyleGAN2's mapped latent space)", choices=("z", "w")),
     Option("method", "choice", "slerp (spherical, suits Gaussian latents) or lerp (linear)",
            choices=("slerp", "lerp")),
@@ -104,8 +111,10 @@ INTERP_OPTIONS = table(
            minimum=0, min_length=2),
     Option("truncation", "float", "StyleGAN2 walks and mixing: psi towards the average W (e.g. 0.7)",
            minimum=0, maximum=1, optional=True),
-    *(Option(key, "seeds", f"mode=arithmetic: the seed (or seeds, averaged) of z_{key}", minimum=0,
-             dtype="seed", optional=True) for key in ("a", "b", "c")),
+    ARITHMETIC_SEEDS["c"],
+    *(Option(key, "texts", f"mode=text: caption {key} (the walk's {'start' if key == 'a' else 'end'}; mode="
+             f"augmentation: a only); mode=arithmetic: the seed (or seeds, averaged) of z_{key}", optional=True)
+      for key in ("a", "b")),
     EMA,
     DEVICE,
 )

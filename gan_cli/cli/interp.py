@@ -8,7 +8,7 @@ import sys
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from gan_cli.cli.command_options import INTERP_OPTIONS, check_arguments, check_command
+from gan_cli.cli.command_options import ARITHMETIC_SEEDS, INTERP_OPTIONS, check_arguments, check_command
 from gan_cli.cli.wrapper import output_path, run_command
 from gan_cli.errors import UserError
 from gan_cli.models.capabilities import ClassEmbedded, StyleBased
@@ -47,6 +47,8 @@ def interpolate(cfg: DictConfig) -> None:
                         f"generator's own inputs: drop space=w, or use mode=walk space=w.")
     gif = GifSettings(cfg.frames, cfg.fps, cfg.gif_size)
     if mode == "arithmetic":  # one picture, not a walk: no GIF
+        for key in ("a", "b"):
+            check_value(ARITHMETIC_SEEDS[key], cfg[key])
         a, b, c = (_plain(cfg[k]) for k in ("a", "b", "c"))
         print(f"wrote {arithmetic_to_file(ckpt, a, b, c, cfg.out, cfg.ema, device, cfg.label)}")
         return

@@ -9,6 +9,7 @@ from omegaconf import DictConfig
 
 from gan_cli.cli.command_options import check_arguments, check_command
 from gan_cli.cli.wrapper import output_path, run_command
+from gan_cli.errors import UserError
 
 # torch and the sampling code are imported once the command line is read, so that --help answers at once.
 
@@ -21,6 +22,10 @@ def sample(cfg: DictConfig) -> None:
     from gan_cli.tasks import load_for_task
 
     loaded = load_for_task(cfg.ckpt)  # what gan-sample draws is the checkpoint's task's to say
+    if cfg.text is not None and not loaded.task.takes_text:
+        raise UserError(f"text= draws images of captions, but {loaded.path} holds model={loaded.model_name}, a "
+                        f"{loaded.task.name} model ({loaded.task.summary}): drop text= (or give a text-to-image "
+                        f"checkpoint: model=stackgan).")
     print(loaded.task.sample(loaded, cfg, out, resolve_device(cfg.device)))
 
 

@@ -40,6 +40,35 @@ def grid_image(images: torch.Tensor, nrow: int | None = None, padding: int = 2) 
     return Image.fromarray(array[:, :, 0] if images.shape[1] == 1 else array)
 
 
+def captioned_rows(images: torch.Tensor, captions: list[str], per_row: int, scale: int | None = None) -> Image.Image:
+    """A row of `per_row` images per caption, the caption written (wrapped) on white under its row;
+    small images are enlarged (nearest) so that the text stays readable beside them."""
+    import textwrap
+
+    from PIL import ImageDraw, ImageFont
+
+    scale = scale or max(1, 64 // images.shape[-1])
+    if scale > 1:
+        images = images.repeat_interleave(scale, dim=-1).repeat_interleave(scale, dim=-2)
+    rows = [grid_image(images[i * per_row:(i + 1) * per_row], nrow=per_row).convert("RGB")
+            for i in range(len(captions))]
+    width = max(row.width for row in rows)
+    font = ImageFont.load_default()
+    characters = max(20, width // 7)
+    bands = [textwrap.wrap(caption, characters)[:3] or [""] for caption in captions]
+    height = sum(row.height + 12 * len(lines) + 4 for row, lines in zip(rows, bands))
+    sheet = Image.new("RGB", (width, height), "white")
+    draw, top = ImageDraw.Draw(sheet), 0
+    for row, lines in zip(rows, bands):
+        sheet.paste(row, (0, top))
+        top += row.height
+        for line in lines:
+            draw.text((4, top), line, fill="black", font=font)
+            top += 12
+        top += 4
+    return sheet
+
+
 def save_grid(images: torch.Tensor, path, nrow: int | None = None) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

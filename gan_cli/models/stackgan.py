@@ -49,11 +49,14 @@ class ConditioningAugmentation(nn.Module):
         self.fc = nn.Linear(text_dim, 2 * c_dim)
         self.c_dim = c_dim
 
-    def forward(self, text: torch.Tensor, sample: bool = True) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def forward(self, text: torch.Tensor, sample: bool = True, noise: torch.Tensor | None = None):
+        """(code, mean, log-variance); the code is mean + noise x std, with `noise` N(0, I) drawn here
+        unless given (sampling draws it from a seed), or the mean itself when not `sample`."""
         mean, log_variance = torch.relu(self.fc(text)).chunk(2, dim=1)
         if not sample:
             return mean, mean, log_variance
-        return mean + torch.randn_like(mean) * (0.5 * log_variance).exp(), mean, log_variance
+        noise = torch.randn_like(mean) if noise is None else noise.to(mean)
+        return mean + noise * (0.5 * log_variance).exp(), mean, log_variance
 
 
 def _up(cin: int, cout: int) -> list[nn.Module]:
@@ -83,8 +86,8 @@ class StageOneGenerator(nn.Module):
             width, size = max(width // 2, 8), size * 2
         self.body = nn.Sequential(*blocks, nn.Conv2d(width, channels, 3, 1, 1), nn.Tanh())
 
-    def forward(self, z: torch.Tensor, text: torch.Tensor, sample: bool = True):
-        code, mean, log_variance = self.augment(text, sample)
+    def forward(self, z: torch.Tensor, text: torch.Tensor, sample: bool = True, noise: torch.Tensor | None = None):
+        code, mean, log_variance = self.augment(text, sample, noise)
         x = self.fc(torch.cat([z, code], dim=1)).view(len(z), -1, 4, 4)
         return self.body(x), mean, log_variance
 
@@ -172,8 +175,9 @@ class StageTwoGenerator(nn.Module):
             current = max(current // 2, 8)
         self.decode = nn.Sequential(*ups, nn.Conv2d(current, channels, 3, 1, 1), nn.Tanh())
 
-    def forward(self, stage_one: torch.Tensor, text: torch.Tensor, sample: bool = True):
-        code, mean, log_variance = self.augment(text, sample)
+    def forward(self, stage_one: torch.Tensor, text: torch.Tensor, sample: bool = True,
+                noise: torch.Tensor | None = None):
+        code, mean, log_variance = self.augment(text, sample, noise)
         features = self.encode(stage_one)
         replicated = code[:, :, None, None].expand(-1, -1, *features.shape[-2:])
         x = self.residual(self.joint(torch.cat([features, replicated], dim=1)))
@@ -206,3 +210,85 @@ def init_stackgan_weights(network: nn.Module) -> nn.Module:
             nn.init.normal_(module.weight, 1.0, 0.02)
             nn.init.zeros_(module.bias)
     return network
+
+
+def _check_stage(stage) -> int:
+    if stage not in (1, 2) or isinstance(stage, bool):
+        raise UserError(f"model.stage={stage!r} is not a StackGAN stage: use 1 (the sketch from text) or 2 (its "
+                        f"refinement, from a Stage-I checkpoint: model.stage1_ckpt=...).")
+    return stage
+
+
+class StackGANGenerator(nn.Module):
+    """The generator a StackGAN config builds: (noise, text embedding) -> (image, mean, log-variance).
+
+    Stage 1 is a Stage-I generator at the data's resolution. Stage 2 holds a Stage-I generator at
+    1/scale of it (`stage_one`, frozen: no gradients, batch norm in eval mode; its weights come from the
+    Stage-I checkpoint) and the Stage-II generator that refines its sketch (`stage_two`); both conditioning
+    augmentations take the same noise draw. A Stage-II checkpoint therefore samples on its own."""
+
+    def __init__(self, latent_dim: int, text_dim: int, data_shape, stage: int = 1, scale: int = 2, c_dim: int = 128,
+                 stage_one_width: int = 128, stage_two_width: int = 128, residual_blocks: int = 4):
+        super().__init__()
+        self.stage, self.latent_dim, self.text_dim, self.c_dim = _check_stage(stage), latent_dim, text_dim, c_dim
+        channels, resolution = int(data_shape[0]), int(data_shape[-1])
+        self.data_shape = tuple(int(size) for size in data_shape)
+        self.stage_two = None
+        if self.stage == 1:
+            self.stage_one = StageOneGenerator(latent_dim, text_dim, data_shape, c_dim, stage_one_width)
+        else:
+            self.stage_two = StageTwoGenerator(text_dim, data_shape, c_dim, stage_two_width, scale, residual_blocks)
+            low = resolution // scale
+            self.stage_one = StageOneGenerator(latent_dim, text_dim, (channels, low, low), c_dim, stage_one_width)
+            self.stage_one.requires_grad_(False)
+        init_stackgan_weights(self)
+        self.train()  # Stage II: Stage I in eval mode from the start
+
+    @property
+    def stage_one_shape(self) -> tuple[int, ...]:
+        return self.stage_one.data_shape
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        if self.stage_two is not None:
+            self.stage_one.eval()  # frozen: its batch-norm statistics are the Stage-I run's
+        return self
+
+    def forward(self, z: torch.Tensor, text: torch.Tensor, sample: bool = True, noise: torch.Tensor | None = None):
+        if self.stage_two is None:
+            return self.stage_one(z, text, sample, noise)
+        if sample and noise is None:
+            noise = torch.randn(len(z), self.c_dim, device=z.device, dtype=z.dtype)
+        with torch.no_grad():
+            sketch = self.stage_one(z, text, sample, noise)[0]
+        return self.stage_two(sketch, text, sample, noise)
+
+    @torch.no_grad()
+    def sketch(self, z: torch.Tensor, text: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:
+        """The Stage-I image of a Stage-II generator (the same noise draw gives the same sketch)."""
+        return self.stage_one(z, text, noise is not None, noise)[0]
+
+
+class StackGANDiscriminator(nn.Module):
+    """The discriminator a StackGAN config builds: (images, condition code[, mismatched codes]) ->
+    (conditional logits, unconditional logits (Stage II; None in Stage I), logits of the same images with
+    the mismatched codes (None without them)). The images are encoded once for both conditions, as in
+    the authors' code."""
+
+    def __init__(self, data_shape, stage: int = 1, c_dim: int = 128, base_width: int = 64):
+        super().__init__()
+        self.stage = _check_stage(stage)
+        network = StageOneDiscriminator if self.stage == 1 else StageTwoDiscriminator
+        self.network = network(data_shape, c_dim, base_width)
+        init_stackgan_weights(self)
+
+    def forward(self, images: torch.Tensor, condition: torch.Tensor, mismatched: torch.Tensor | None = None):
+        network = self.network
+        features = network.encode(images)
+        if mismatched is None:
+            conditional, wrong = network.conditional(features, condition), None
+        else:
+            both = network.conditional(features.repeat(2, 1, 1, 1), torch.cat([condition, mismatched]))
+            conditional, wrong = both.chunk(2)
+        unconditional = network.unconditional(features) if self.stage == 2 else None
+        return conditional, unconditional, wrong

@@ -41,6 +41,13 @@ METRIC_DIRECTIONS = {
     "pesq": HIGHER,
     "stoi": HIGHER,
     "rtf": LOWER,
+    "digit_accuracy": HIGHER,
+    "colour_accuracy": HIGHER,
+    "background_accuracy": HIGHER,
+    "size_accuracy": HIGHER,
+    "position_accuracy": HIGHER,
+    "attributes_right": HIGHER,
+    "r_precision": HIGHER,
 }
 
 

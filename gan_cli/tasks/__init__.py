@@ -6,6 +6,7 @@
     super_resolution  low-resolution -> high-resolution model=srgan;    data=photos, sr
     audio             noise -> waveform                 model=wavegan, specgan; data=spoken_digits, audio_folder
     vocoder           mel spectrogram -> waveform       model=hifigan, melgan; data=speech, audio_folder
+    text_to_image     caption -> image                  model=stackgan; data=captioned_digits
 
     task = check_task(cfg)            # the run's Task, once model and data agree on it
     loaded = load_for_task(path)      # a checkpoint read once, with its config and its Task
@@ -23,13 +24,14 @@ from gan_cli.tasks.audio_generation import AudioGenerationTask
 from gan_cli.tasks.base import Loaded, Task
 from gan_cli.tasks.generation import GenerationTask
 from gan_cli.tasks.paired_translation import PairedTask
+from gan_cli.tasks.text_to_image import TextToImageTask
 from gan_cli.tasks.unpaired_translation import UnpairedTask
 from gan_cli.tasks.upscaling import SuperResolutionTask
 from gan_cli.tasks.vocoding import VocoderTask
 
 TASKS: dict[str, Task] = {task.name: task for task in (GenerationTask(), PairedTask(), UnpairedTask(),
                                                         SuperResolutionTask(), AudioGenerationTask(),
-                                                        VocoderTask())}
+                                                        VocoderTask(), TextToImageTask())}
 DEFAULT = GenerationTask.name
 
 
@@ -54,7 +56,7 @@ def check_task(cfg) -> Task:
     """The run's task, once model and data agree on it."""
     model_task = task_named(task_of(cfg.model), "model.task")
     data_task = task_named(task_of(cfg.data), "data.task")
-    if model_task is not data_task:
+    if model_task is not data_task and not model_task.accepts_data(cfg.data):
         raise UserError(
             f"model={cfg.model.name} learns {model_task.name} ({model_task.summary}), but data={cfg.data.name} is "
             f"{data_task.name} data ({data_task.summary}): use data={model_task.data.split(', ')[0]} (or one of "

@@ -49,6 +49,7 @@ class Task:
     networks: tuple[str, ...] = ("generator", "discriminator")
     latent_space: bool = False     # whether its generator draws from noise (latent stream, walks)
     fake_label: str = "D(G(z))"    # D's score of the fakes, as the log line names it
+    takes_text: bool = False       # whether its samples are drawn from captions (gan-sample text=)
 
     def __repr__(self) -> str:
         return f"<task {self.name}>"
@@ -80,8 +81,21 @@ class Task:
 
     # --- a run -----------------------------------------------------------------------------------
     # `run` is the run's description (gan_cli/tasks/run_description.py): its typed settings, data, config.
+    def accepts_data(self, data_cfg) -> bool:
+        """Whether it also trains on a data config of another task (text-to-image: captioned images)."""
+        return False
+
     def check_config(self, cfg) -> None:
         """The task's own checks of a run's config (before anything is built)."""
+
+    def batches(self, run, device, seed: int, rank: int, world_size: int):
+        """The run's real batches on `device`, this rank's share (the data's own, by default)."""
+        from gan_cli.data import build_batches
+
+        return build_batches(run.data, device=device, seed=seed, rank=rank, world_size=world_size)
+
+    def prepare_networks(self, networks: dict, run) -> None:
+        """Anything the networks need before training starts (Stage II: the Stage-I weights)."""
 
     def model_batches(self, batches, networks: dict, run):
         """The batch source the networks train on: the data's (the default), or the data's turned into what

@@ -21,6 +21,7 @@ from gan_cli.runs.files import write_atomic
 from gan_cli.text.tokens import Vocabulary
 
 FORMAT = "gan-cli-text-encoder/1"
+SHIPPED = Path(__file__).parent / "weights"  # gan_cli/text/weights/<name>.pt: the encoders gan-cli ships
 
 
 class TextEncoder(nn.Module):
@@ -117,6 +118,29 @@ def save_text_encoder(embedder: CaptionEmbedder, path, metrics: dict | None = No
                "text_encoder": embedder.text.state_dict(), "metrics": dict(metrics or {}),
                "image_encoder": None if embedder.image is None else embedder.image.state_dict()}
     return write_atomic(path, lambda handle: torch.save(payload, handle), durable=True)
+
+
+def text_encoder_path(name) -> Path:
+    """model.text_encoder: the name of a shipped encoder (captioned_digits), or a file's path."""
+    if isinstance(name, str) and name and "/" not in name and not name.endswith(".pt"):
+        shipped = sorted(p.stem for p in SHIPPED.glob("*.pt"))
+        if name not in shipped:
+            raise UserError(f"model.text_encoder={name!r} is neither a shipped text encoder ({', '.join(shipped)}) "
+                            f"nor a .pt file: pass the path of one written by `python scripts/train_text_encoder.py`.")
+        return SHIPPED / f"{name}.pt"
+    if not isinstance(name, str) or not name:
+        raise UserError(f"model.text_encoder={name!r} must name a text encoder: captioned_digits (shipped) or the "
+                        f"path of one written by `python scripts/train_text_encoder.py`.")
+    return Path(name).expanduser()
+
+
+def embed_captions(embedder: CaptionEmbedder, captions, batch: int = 1024) -> tuple[torch.Tensor, torch.Tensor]:
+    """(N x K x D embeddings of every image's captions, a row padded by repeating them; each image's count)."""
+    from gan_cli.data.caption_batches import padded_table
+
+    flat, rows, counts = padded_table(captions)
+    embedded = torch.cat([embedder.embed(flat[i:i + batch]).cpu() for i in range(0, len(flat), batch)])
+    return embedded[rows], counts
 
 
 def load_text_encoder(path, key: str = "model.text_encoder") -> CaptionEmbedder:

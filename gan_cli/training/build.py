@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from gan_cli import distributed
-from gan_cli.data import build_batches
 from gan_cli.errors import UserError
 from gan_cli.registry import build
 from gan_cli.tasks.run_description import RunDescription
@@ -23,11 +22,13 @@ def build_state(run: RunDescription, execution: Execution) -> TrainingState:
     two generators share one Adam, as in the paper)."""
     rank, world_size = distributed.rank(), distributed.world_size()
     seed, model = run.trainer.seed, run.model
-    batches = build_batches(run.data, device=execution.device, seed=seed, rank=rank, world_size=world_size)
+    batches = run.task.batches(run, execution.device, seed, rank, world_size)
     networks = {key: execution.place(build(model[key], f"model.{key}")) for key in run.task.networks
                 if model.get(key) is not None}
-    side = {prefix: [p for key, net in networks.items() if key.startswith(prefix) for p in net.parameters()]
-            for prefix in ("generator", "discriminator")}
+    run.task.prepare_networks(networks, run)
+    # Frozen parameters (StackGAN Stage II's Stage-I generator) are no optimizer's.
+    side = {prefix: [p for key, net in networks.items() if key.startswith(prefix) for p in net.parameters()
+                     if p.requires_grad] for prefix in ("generator", "discriminator")}
     batches = run.task.model_batches(batches, networks, run)
     generator = networks["generator"]
     schedule = ema_schedule(model, run.data.config.batch_size * run.trainer.accumulate * world_size)

@@ -22,6 +22,7 @@ class RunLog:
         self.run_dir = Path(run_dir)
         self.enabled = enabled
         self.writer = None
+        self.captions_written = False
         if enabled:
             from torch.utils.tensorboard import SummaryWriter
 
@@ -48,6 +49,19 @@ class RunLog:
             grid = images.grid_image(fake, nrow=fake.shape[0] // rows if rows else None)
             grid.save(path)
             self.writer.add_image("samples/fixed_noise", np.asarray(grid.convert("RGB")), step, dataformats="HWC")
+
+    def captioned(self, fake: torch.Tensor, captions: list[str], step: int) -> None:
+        """A text-to-image grid: a row of draws per caption, the caption written under it (PNG, TensorBoard)."""
+        if not self.writer:
+            return
+        path = RunPaths(self.run_dir).sample_grid(step)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        sheet = images.captioned_rows(fake, captions, fake.shape[0] // len(captions))
+        sheet.save(path)
+        self.writer.add_image("samples/captions", np.asarray(sheet), step, dataformats="HWC")
+        if not self.captions_written:  # the captions once, as text (the rows are numbered in that order)
+            self.writer.add_text("samples/captions", "\n\n".join(f"{i + 1}. {c}" for i, c in enumerate(captions)), step)
+            self.captions_written = True
 
     def comparison(self, rows: torch.Tensor, step: int, direction: str = "AtoB") -> None:
         """An image-to-image model's grid (three images per row) to TensorBoard and a PNG."""

@@ -8,6 +8,8 @@ recomputes the same rate).
                                             # stopped early and resumed follows the same rates
     optim.schedule=exponential optim.decay_per_epoch=0.999   # x 0.999 after every pass over the training
                                                   # set (HiFi-GAN's ExponentialLR stepped per epoch)
+    optim.schedule=step optim.decay_every_epochs=20 optim.decay_factor=0.5   # halved every 20 passes
+                                                  # (StackGAN's lr_decay_epochs)
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Callable
 
 from gan_cli.errors import UserError
 
-SCHEDULES = ("constant", "linear", "exponential")
+SCHEDULES = ("constant", "linear", "exponential", "step")
 
 
 def lr_factor(optim_cfg, total_steps: int, steps_per_epoch: int = 1) -> Callable[[int], float]:
@@ -24,6 +26,8 @@ def lr_factor(optim_cfg, total_steps: int, steps_per_epoch: int = 1) -> Callable
     the steps of one pass over the training set, for the exponential schedule)."""
     if (optim_cfg.schedule or "constant") == "exponential":
         return exponential_factor(optim_cfg.get("decay_per_epoch"), steps_per_epoch)
+    if optim_cfg.schedule == "step":
+        return step_factor(optim_cfg.get("decay_every_epochs"), optim_cfg.get("decay_factor", 0.5), steps_per_epoch)
     return schedule_factor(optim_cfg.schedule, optim_cfg.decay_start, optim_cfg.schedule_steps, total_steps)
 
 
@@ -35,6 +39,18 @@ def exponential_factor(decay, steps_per_epoch: int) -> Callable[[int], float]:
                         f"+optim.decay_per_epoch=0.999 where the optimizer config has none).")
     steps_per_epoch = max(1, int(steps_per_epoch))
     return lambda step: float(decay) ** (step // steps_per_epoch)
+
+
+def step_factor(every, factor, steps_per_epoch: int) -> Callable[[int], float]:
+    """factor ** (whole `every`-epoch spans done): StackGAN halves its rates every lr_decay_epochs passes."""
+    if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+        raise UserError(f"optim.decay_every_epochs={every!r} must be a positive whole number of passes over the "
+                        f"training set after which the learning rate is multiplied by optim.decay_factor "
+                        f"(StackGAN: model.lr_decay_epochs, 20 passes on CUB).")
+    if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not 0 < factor <= 1:
+        raise UserError(f"optim.decay_factor={factor!r} must be a number in (0, 1] (StackGAN: 0.5, halving).")
+    span = max(1, int(steps_per_epoch)) * every
+    return lambda step: float(factor) ** (step // span)
 
 
 def schedule_factor(schedule: str | None, decay_start: float, schedule_steps: int | None,

@@ -21,6 +21,14 @@ class GANLoss:
     outputs_are_logits_of_probabilities = False
 
     def d_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+        return self.real_term(real_logits) + self.fake_term(fake_logits)
+
+    # D's loss is the sum of a term on the real logits and one on the fake ones; StackGAN's matching-aware
+    # loss weighs them apart (its mismatched real pairs are scored as fakes).
+    def real_term(self, logits: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def fake_term(self, logits: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
     def g_loss(self, fake_logits: torch.Tensor) -> torch.Tensor:
@@ -54,13 +62,16 @@ class BCELoss(GANLoss):
             )
         self.generator_loss = generator_loss
 
-    def d_loss(self, real_logits, fake_logits):
+    def real_term(self, logits):
         # -log sigmoid(r) - log(1 - sigmoid(f)), in the numerically stable softplus form; with a smoothed
         # real target t the real term is the cross-entropy -t log sigmoid(r) - (1 - t) log(1 - sigmoid(r)).
-        real = F.softplus(-real_logits)
+        real = F.softplus(-logits)
         if self.real_label < 1.0:
-            real = self.real_label * real + (1.0 - self.real_label) * F.softplus(real_logits)
-        return real.mean() + F.softplus(fake_logits).mean()
+            real = self.real_label * real + (1.0 - self.real_label) * F.softplus(logits)
+        return real.mean()
+
+    def fake_term(self, logits):
+        return F.softplus(logits).mean()
 
     def g_loss(self, fake_logits):
         if self.generator_loss == "non_saturating":
@@ -86,9 +97,11 @@ class LeastSquaresLoss(GANLoss):
         self.fake_target, self.real_target, self.generator_target = fake_target, real_target, generator_target
         self.scale = float(scale)
 
-    def d_loss(self, real_logits, fake_logits):
-        return self.scale * ((real_logits - self.real_target).square().mean()
-                             + (fake_logits - self.fake_target).square().mean())
+    def real_term(self, logits):
+        return self.scale * (logits - self.real_target).square().mean()
+
+    def fake_term(self, logits):
+        return self.scale * (logits - self.fake_target).square().mean()
 
     def g_loss(self, fake_logits):
         return self.scale * (fake_logits - self.generator_target).square().mean()
@@ -100,8 +113,11 @@ class WassersteinLoss(GANLoss):
     name = "wasserstein"
     needs_lipschitz_critic = True
 
-    def d_loss(self, real_logits, fake_logits):
-        return fake_logits.mean() - real_logits.mean()
+    def real_term(self, logits):
+        return -logits.mean()
+
+    def fake_term(self, logits):
+        return logits.mean()
 
     def g_loss(self, fake_logits):
         return -fake_logits.mean()
@@ -112,8 +128,11 @@ class HingeLoss(GANLoss):
 
     name = "hinge"
 
-    def d_loss(self, real_logits, fake_logits):
-        return F.relu(1.0 - real_logits).mean() + F.relu(1.0 + fake_logits).mean()
+    def real_term(self, logits):
+        return F.relu(1.0 - logits).mean()
+
+    def fake_term(self, logits):
+        return F.relu(1.0 + logits).mean()
 
     def g_loss(self, fake_logits):
         return -fake_logits.mean()
