@@ -27,7 +27,7 @@ METRIC_VALUES = ("fid", "kid", "kid_std", "is", "is_std", "precision", "recall",
                  "label_accuracy", "confident", "modes", "high_quality", "reverse_kl", "psnr", "ssim", "l1", "mel_l1",
                  "mrstft", "pesq", "stoi", "rtf")
 AUGMENTATIONS = ("color", "translation", "cutout")  # gan_cli/training/objectives/augment.py POLICIES
-FEATURE_EXTRACTORS = ("inception", "digits_classifier", "spoken_digits_classifier")
+FEATURE_EXTRACTORS = ("inception", "digits_classifier", "captioned_digits_classifier", "spoken_digits_classifier")
 PRECISIONS = ("32", "bf16", "fp16")
 
 

@@ -4,6 +4,8 @@ on the checkpoints, with the bad captions a user will type."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 from conftest import CPU_SIZED, compose_train, run_cli
@@ -146,3 +148,12 @@ def test_gan_interp_walks_between_captions_and_along_the_augmentation(stage_one,
     assert "mode=augmentation" in walk.stdout
     wrong = run_cli("gan-interp", ckpt, "mode=codes", cwd=tmp_path)
     assert wrong.returncode != 0 and "is not a walk of a text-to-image model" in wrong.stderr
+def test_gan_eval_judges_captions_beside_the_real_images(stage_one, tmp_path):
+    out = tmp_path / "report.json"
+    result = run_cli("gan-eval", f"ckpt={stage_one / 'checkpoints' / 'last.pt'}", "num_samples=128",
+                     f"out={out}", cwd=tmp_path, check=True)
+    report = json.loads(out.read_text())
+    for name in ("fid", "r_precision", "digit_accuracy", "colour_accuracy", "attributes_right"):
+        assert name in report["values"] and name in report["real_data"], name
+    assert report["real_data"]["colour_accuracy"] > 0.9 and report["real_data"]["r_precision"] > 0.2  # chance: 1%
+    assert "r_precision" in result.stdout

@@ -6,9 +6,9 @@
     evaluator.protocol                       # what the numbers mean: extractor, weights sha256, counts, seed
 
 The run's data (its dataset built once) and eval settings decide. `auto` settings follow the data:
-2-D mixtures get the VEEGAN/PacGAN mode metrics; data=digits gets the shipped digits classifier;
-other images get Inception-v3. Real-data features are cached per dataset and protocol under
-eval.cache_dir (default $GAN_CLI_CACHE or ~/.cache/gan-cli).
+2-D mixtures get the VEEGAN/PacGAN mode metrics; data=digits gets the shipped digits classifier,
+data=captioned_digits the captioned-digits one; other images get Inception-v3. Real-data features
+are cached per dataset and protocol under eval.cache_dir (default $GAN_CLI_CACHE or ~/.cache/gan-cli).
 """
 
 from __future__ import annotations
@@ -40,7 +40,9 @@ log = logging.getLogger("gan_cli")
 
 IMAGE_METRICS = ("fid", "kid", "is", "pr", "classes", "label_accuracy", "confident")
 # Extractors that are classifiers of the data's own classes (class coverage, label accuracy, confidence).
-CLASSIFIERS = ("digits_classifier", "spoken_digits_classifier")
+CLASSIFIERS = ("digits_classifier", "captioned_digits_classifier", "spoken_digits_classifier")
+# The shipped image classifier auto picks for a dataset (others get Inception-v3).
+AUTO_IMAGE_CLASSIFIERS = {"digits": "digits_classifier", "captioned_digits": "captioned_digits_classifier"}
 MIXTURE_METRICS = ("modes",)
 # What each metric name puts in the result (metrics=[pr] gives precision and recall).
 VALUES = {
@@ -94,10 +96,11 @@ def _extractor(data_cfg, requested: str) -> str | None:
     extractor = requested
     if extractor == "auto":
         extractor = ("spoken_digits_classifier" if _is_audio(data_cfg) else
-                     "digits_classifier" if data_cfg.name == "digits" else "inception")
+                     AUTO_IMAGE_CLASSIFIERS.get(data_cfg.name, "inception"))
     if _is_audio(data_cfg) != (extractor == "spoken_digits_classifier"):
         raise UserError(f"eval.feature_extractor={extractor} does not fit data={data_cfg.name}: audio is heard by "
-                        f"spoken_digits_classifier (or auto), images are seen by inception or digits_classifier.")
+                        f"spoken_digits_classifier (or auto), images are seen by inception, digits_classifier or "
+                        f"captioned_digits_classifier.")
     return extractor
 
 
@@ -111,7 +114,7 @@ def resolve_settings(data_cfg, eval_cfg, conditional: bool = False) -> Settings:
     classifier = extractor in CLASSIFIERS
     metrics = _get(eval_cfg, "metrics", "auto")
     if metrics == "auto":
-        # Class coverage needs a classifier of the data's own classes: the digits CNNs on digits.
+        # Class coverage needs a classifier of the data's own classes: the digits CNNs on their digits.
         metrics = MIXTURE_METRICS if mixture else ("fid", "kid", "is", "pr") + (
             ("classes",) if classifier else ()) + (("label_accuracy",) if classifier and conditional else ()) + (
             ("confident",) if extractor == "spoken_digits_classifier" else ())
@@ -128,12 +131,12 @@ def resolve_settings(data_cfg, eval_cfg, conditional: bool = False) -> Settings:
     if "label_accuracy" in metrics and not (conditional and classifier):
         raise UserError("metrics=label_accuracy (the share of samples the classifier reads as the asked class) needs "
                         "a conditional model (cgan, acgan, projection, biggan; wavegan with model.conditional=true) on "
-                        "data=digits or data=spoken_digits; drop label_accuracy.")
+                        "data=digits, data=captioned_digits or data=spoken_digits; drop label_accuracy.")
     for needs_classes in ("classes", "confident"):
         if needs_classes in metrics and not classifier:
             raise UserError(f"metrics={needs_classes} needs a classifier of the data's classes: use "
-                            f"eval.feature_extractor=digits_classifier on data=digits (spoken_digits_classifier on "
-                            f"audio), or drop {needs_classes}.")
+                            f"eval.feature_extractor=digits_classifier on data=digits (captioned_digits_classifier on "
+                            f"data=captioned_digits, spoken_digits_classifier on audio), or drop {needs_classes}.")
 
     num_samples = _get(eval_cfg, "num_samples", "auto")
     if num_samples == "auto":

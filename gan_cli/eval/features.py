@@ -1,4 +1,5 @@
-"""Feature extractors for the image metrics: Inception-v3 (the literature's) and the offline digits CNN.
+"""Feature extractors for the metrics: Inception-v3 (the literature's) and the offline CNNs gan-cli ships
+(handwritten digits, captioned digits, spoken digits).
 
 An extractor maps images in [-1, 1] (N, C, H, W) to (features (N, D), logits (N, classes)) and
 describes itself for the protocol: name, weights file, weights sha256, input resize.
@@ -17,7 +18,7 @@ import torch.nn.functional as F
 
 from gan_cli.errors import UserError
 
-EXTRACTORS = ("inception", "digits_classifier", "spoken_digits_classifier")
+EXTRACTORS = ("inception", "digits_classifier", "captioned_digits_classifier", "spoken_digits_classifier")
 
 # torch-fidelity's Inception-v3: the TensorFlow FID network (2015-12-05 graph) converted to PyTorch;
 # the 8 hex digits in the name are the start of the file's sha256 (torch.hub's convention).
@@ -26,6 +27,7 @@ INCEPTION_URL = f"https://github.com/toshas/torch-fidelity/releases/download/v0.
 INCEPTION_SHA256_PREFIX = "6726825d"
 
 DIGITS_WEIGHTS = Path(__file__).resolve().parent / "weights" / "digits_classifier.pt"
+CAPTIONED_DIGITS_WEIGHTS = Path(__file__).resolve().parent / "weights" / "captioned_digits_classifier.pt"
 SPOKEN_DIGITS_WEIGHTS = Path(__file__).resolve().parent / "weights" / "spoken_digits_classifier.pt"
 
 
@@ -60,8 +62,8 @@ def missing_inception_message(looked_at: Path, reason: str) -> str:
         f"The Inception-v3 weights for FID/KID/IS/precision-recall are missing: {reason} {looked_at}. "
         f"Fetch the file {INCEPTION_FILE} from {INCEPTION_URL} on a machine with internet and put it at "
         f"{cache} (torch hub's cache; TORCH_HOME moves it), or anywhere and pass eval.weights=/path/to/{INCEPTION_FILE} "
-        f"(gan-eval: weights=...). Offline, data=digits needs no download: its metrics use the shipped digits "
-        f"classifier (eval.feature_extractor=digits_classifier)."
+        f"(gan-eval: weights=...). Offline, data=digits and data=captioned_digits need no download: their metrics "
+        f"use the shipped classifiers (eval.feature_extractor=digits_classifier, captioned_digits_classifier)."
     )
 
 
@@ -192,6 +194,41 @@ class DigitsFeatures(ShippedClassifier):
         return features.cpu(), logits.cpu()
 
 
+class CaptionedDigitsFeatures(ShippedClassifier):
+    """The shipped captioned-digits CNN (gan_cli.eval.captioned_digits_classifier) on RGB renders: 64-d
+    features, 10 logits (the digit drawn)."""
+
+    name = "captioned-digits-classifier"
+    feature_name = "penultimate layer, 64-d"
+    label = "captioned-digits classifier"
+    script = "scripts/train_captioned_digits_classifier.py"
+    # The RMS of its (ReLU) features on the 500 held-out captioned digits: x.y / d is already of order 1
+    # here (unlike the handwritten-digits CNN's 74), and dividing by it keeps KID on the same footing.
+    kid_feature_scale = 0.914
+    kid_feature_scale_reason = ("their RMS on the held-out captioned digits, so that x.y / d is of order 1 as on "
+                                "Inception's features")
+
+    def __init__(self, weights=None, device="cpu"):
+        from gan_cli.eval.captioned_digits_classifier import RESOLUTION, CaptionedDigitsClassifier
+
+        super().__init__(CaptionedDigitsClassifier(), weights, CAPTIONED_DIGITS_WEIGHTS, device)
+        self.resolution = RESOLUTION
+        self.resize = f"bilinear (antialiased) to {RESOLUTION}x{RESOLUTION} when the images are another size"
+
+    @torch.no_grad()
+    def __call__(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if images.dim() != 4 or images.shape[1] != 3:
+            raise UserError(f"The captioned-digits classifier sees RGB images (N, 3, H, W), but got a batch of shape "
+                            f"{tuple(images.shape)}: use it on data=captioned_digits (digits_classifier reads "
+                            f"1-channel digits, inception other images).")
+        images = images.float().to(self.device)
+        if images.shape[-2:] != (self.resolution, self.resolution):
+            images = F.interpolate(images, size=(self.resolution, self.resolution), mode="bilinear",
+                                   align_corners=False, antialias=True)
+        features, logits = self.network(images.clamp(-1, 1))
+        return features.cpu(), logits.cpu()
+
+
 class SpokenDigitsFeatures(ShippedClassifier):
     """The shipped spoken-digits CNN (gan_cli.eval.spoken_digits_classifier) on 16 kHz clips: 128-d
     features of their log-mel spectrograms, 10 logits (the words zero ... nine)."""
@@ -227,6 +264,8 @@ def build_extractor(name: str, weights=None, download: bool = True, device="cpu"
         return InceptionV3(weights, download, device)
     if name == "digits_classifier":
         return DigitsFeatures(weights, device)
+    if name == "captioned_digits_classifier":
+        return CaptionedDigitsFeatures(weights, device)
     if name == "spoken_digits_classifier":
         return SpokenDigitsFeatures(weights, device, sample_rate)
     raise UserError(f"eval.feature_extractor={name!r} is not one gan-cli knows; use auto, "
