@@ -78,7 +78,8 @@ _MODELS = {
     "wavegan": ("WaveGANGenerator", "WaveGANDiscriminator"),
 }
 _DATASETS = {
-    "digits": ("digits",), "captioned_digits": ("captioned_digits",), "folder": ("folder",),
+    "digits": ("digits",), "captioned_digits": ("captioned_digits",),
+    "captioned_folder": ("captioned_folder",), "folder": ("folder",),
     "mixtures": ("ring", "grid"),
     "offline_pairs": ("digit_edges", "photographs", "printed_digits"), "paired": ("paired_images",),
     "super_resolution": ("sr_images",), "unpaired": ("unpaired_images",),

@@ -1,6 +1,9 @@
 """Train the text encoder StackGAN conditions on (gan_cli.text.encoder) on a captioned set's captions.
 
     python scripts/train_text_encoder.py        # writes gan_cli/text/weights/captioned_digits.pt
+    python scripts/train_text_encoder.py --root /data/CUB_200_2011 --resolution 64 --out cub_text.pt
+                                                # a captioned folder's (data=captioned_folder layouts);
+                                                # then gan-train ... model.text_encoder=cub_text.pt
 
 A word-level bidirectional GRU and a small image CNN learn a joint space with the symmetric matching
 loss (each caption against every image of the batch, and back), on data=captioned_digits' 2,000
@@ -34,11 +37,22 @@ from gan_cli.text.tokens import Vocabulary
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "gan_cli" / "text" / "weights" / "captioned_digits.pt"
 
 
-def train(epochs: int, batch: int, resolution: int, seed: int, lr: float = 2e-3) -> tuple[CaptionEmbedder, dict]:
+def captioned_set(root: Path | None, split: str, resolution: int):
+    """(images N x 3 x R x R, a tuple of captions per image): the captioned digits, or a captioned folder's."""
+    if root is None:
+        data = captioned_digits(split, resolution)
+        return data[0], data.captions
+    from gan_cli.data.captioned_folder import captioned_folder
+
+    data = captioned_folder(str(root), resolution, 3, split)
+    return torch.stack([data[i][0] for i in range(len(data))]), data.captions
+
+
+def train(epochs: int, batch: int, resolution: int, seed: int, lr: float = 2e-3,
+          root: Path | None = None) -> tuple[CaptionEmbedder, dict]:
     torch.manual_seed(seed)
-    data = captioned_digits("train", resolution)
-    images = data[0]
-    captions = data.captions
+    images, captions = captioned_set(root, "train", resolution)
+    counts = torch.tensor([len(group) for group in captions])
     vocabulary = Vocabulary.of_captions([c for group in captions for c in group])
     settings = {"embedding_dim": 128, "word_dim": 64, "hidden": 128, "channels": 3, "resolution": resolution,
                 "image_width": 32}
@@ -54,7 +68,10 @@ def train(epochs: int, batch: int, resolution: int, seed: int, lr: float = 2e-3)
         order = torch.randperm(len(images), generator=generator)
         for start in range(0, len(images) - batch + 1, batch):
             chosen = order[start:start + batch]
-            pick = torch.randint(len(captions[0]), (batch,), generator=generator).tolist()
+            if bool((counts == counts[0]).all()):
+                pick = torch.randint(len(captions[0]), (batch,), generator=generator).tolist()
+            else:  # a folder's images have different numbers of captions
+                pick = (torch.rand(batch, generator=generator) * counts[chosen]).long().tolist()
             ids, lengths = vocabulary.batch([captions[i][k] for i, k in zip(chosen.tolist(), pick)])
             loss = matching_loss(text(ids, lengths), image(images[chosen]))
             optimizer.zero_grad(set_to_none=True)
@@ -73,18 +90,19 @@ def main() -> None:
     parser.add_argument("--resolution", type=int, default=32)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--root", type=Path, help="a captioned folder (data=captioned_folder) instead of the digits")
     args = parser.parse_args()
     torch.set_num_threads(1)
     started = time.process_time()
-    embedder, figures = train(args.epochs, args.batch, args.resolution, args.seed)
-    test = captioned_digits("test", args.resolution)
-    first = [group[0] for group in test.captions]
-    figures["r_precision"] = r_precision(embedder, test[0], first)
+    embedder, figures = train(args.epochs, args.batch, args.resolution, args.seed, root=args.root)
+    test_images, test_captions = captioned_set(args.root, "test", args.resolution)
+    first = [group[0] for group in test_captions]
+    figures["r_precision"] = r_precision(embedder, test_images, first)
     figures["cpu_minutes"] = (time.process_time() - started) / 60
     save_text_encoder(embedder, args.out, figures)
     load_text_encoder(args.out)  # it reads back
     digest = hashlib.sha256(args.out.read_bytes()).hexdigest()
-    print(f"R-precision on the 500 held-out images: {figures['r_precision']:.1%} (chance 1%); "
+    print(f"R-precision on the {len(first)} held-out images: {figures['r_precision']:.1%} (chance 1%); "
           f"{len(embedder.vocabulary) - 2} words; {figures['cpu_minutes']:.1f} CPU min")
     print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.2f} MB, sha256 {digest})")
 

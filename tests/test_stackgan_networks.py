@@ -33,9 +33,11 @@ def test_conditioning_augmentation_samples_around_its_mean_and_its_kl_is_the_gau
     assert torch.allclose(draws.mean(0), mean[:1], atol=0.1)
     assert torch.allclose(draws.std(0), (0.5 * log_variance[:1]).exp(), rtol=0.1)
     assert float(kl_divergence(torch.zeros(3, 8), torch.zeros(3, 8))) == 0.0
-    # KL(N(1, e) || N(0, 1)) per dimension: -0.5 * (1 + 1 - 1 - e) = 0.5 * (e - 1); 8 dimensions
+    # KL(N(1, e) || N(0, 1)) per dimension: -0.5 * (1 + 1 - 1 - e) = 0.5 * (e - 1), averaged over the
+    # dimensions as the authors' code does (their weight 2.0 is of the mean)
     value = kl_divergence(torch.ones(2, 8), torch.ones(2, 8))
-    assert float(value) == pytest.approx(8 * 0.5 * (torch.e - 1), rel=1e-5)
+    assert float(value) == pytest.approx(0.5 * (torch.e - 1), rel=1e-5)
+    assert float(kl_divergence(torch.tensor([[2.0, 0.0]]), torch.zeros(1, 2))) == pytest.approx(1.0)
 
 
 @pytest.mark.parametrize("resolution", [16, 32, 64])

@@ -38,7 +38,7 @@ class CaptionEvaluator:
         self.images = Evaluator(self.data, LatentLayout(latent_dim), request, device)
         self.settings = self.images.settings
         heldout = self.data.heldout
-        self.heldout_images = heldout[0] if isinstance(heldout, (tuple, list)) else None
+        self.heldout = heldout
         captions = tuple(tuple(texts) for texts in heldout.captions)
         count = self.settings.num_samples
         self.source_index = torch.arange(count) % len(captions)        # the held-out image each caption is of
@@ -92,8 +92,13 @@ class CaptionEvaluator:
         return values
 
     def real_data_values(self) -> tuple[dict[str, float], int]:
-        """The held-out images scored with their own captions (needs a tensor held-out split)."""
-        images = self.heldout_images[self.source_index]
+        """The held-out images scored with their own captions."""
+        heldout = self.heldout
+        if isinstance(heldout, (tuple, list)):
+            images = heldout[0][self.source_index]
+        else:  # a streamed folder: each held-out image read once
+            unique = {index: heldout[index][0] for index in sorted(set(self.source_index.tolist()))}
+            images = torch.stack([unique[index] for index in self.source_index.tolist()])
         return self.values(images), len(images)
 
 
