@@ -18,6 +18,7 @@ import math
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from gan_cli.errors import UserError
 
@@ -54,6 +55,10 @@ class ConditioningAugmentation(nn.Module):
     def forward(self, text: torch.Tensor, sample: bool = True, noise: torch.Tensor | None = None):
         """(code, mean, log-variance); the code is mean + noise x std, with `noise` N(0, I) drawn here
         unless given (sampling draws it from a seed), or the mean itself when not `sample`."""
+        # The caption's direction at unit RMS per dimension, whatever the encoder's scale: the code's mean
+        # then starts on the scale of its unit noise instead of ~100 times below it (our GRU's embeddings
+        # have an RMS of 0.13), so the caption reaches G from the first steps.
+        text = F.normalize(text.float(), dim=1) * text.shape[1] ** 0.5
         mean, log_variance = torch.relu(self.fc(text)).chunk(2, dim=1)
         if not sample:
             return mean, mean, log_variance
