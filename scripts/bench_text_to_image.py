@@ -36,7 +36,7 @@ from gan_cli.training.run import train
 ROOT = Path(__file__).resolve().parent.parent
 RUNS = {
     "stage1": [],
-    "stage2": ["model.stage=2", "data.resolution=64", "model.stage1_ckpt={stage1}"],
+    "stage2": ["model.stage=2", "data.resolution=32", "trainer.steps=1500", "model.stage1_ckpt={stage1}"],
     "no_augmentation": ["model.conditioning_augmentation=false"],
 }
 SHOWN = ("fid", "digit_accuracy", "colour_accuracy", "background_accuracy", "size_accuracy", "attributes_right",

@@ -92,3 +92,17 @@ def test_gradients_reach_the_conditioning_augmentation_through_the_image_and_the
 def test_settings_stackgan_cannot_build_are_refused_by_name(build, message):
     with pytest.raises(UserError, match=message):
         build()
+
+
+def test_a_stage_two_with_the_sketch_skip_starts_as_the_upsampled_sketch():
+    from gan_cli.models.stackgan import StackGANGenerator
+
+    generator = StackGANGenerator(8, 16, (3, 32, 32), stage=2, c_dim=4, stage_one_width=4, stage_two_width=4,
+                                  residual_blocks=1, sketch_skip=True).eval()
+    z, text, noise = torch.randn(3, 8), torch.randn(3, 16), torch.randn(3, 4)
+    sketch = generator.sketch(z, text, noise)
+    images, _, _ = generator(z, text, noise=noise)
+    upsampled = torch.nn.functional.interpolate(sketch, size=(32, 32), mode="bilinear", align_corners=False)
+    assert sketch.shape == (3, 3, 16, 16) and torch.allclose(images, upsampled.clamp(-1, 1), atol=1e-6)
+    assert not any(p.requires_grad for p in generator.stage_one.parameters())
+    assert not generator.train().stage_one.training  # Stage I stays in eval mode

@@ -91,7 +91,8 @@ def test_stage_one_trains_writes_captioned_previews_and_resumes_exactly(stage_on
 
 def test_stage_two_refines_the_frozen_stage_one_generator(stage_one, tmp_path):
     stage_one_ckpt = stage_one / "checkpoints" / "last.pt"
-    train(tiny(*STAGE_TWO, f"model.stage1_ckpt={stage_one_ckpt}"), run_dir=tmp_path)
+    train(tiny(*STAGE_TWO, f"model.stage1_ckpt={stage_one_ckpt}", "augment.policy=[translation,cutout]"),
+          run_dir=tmp_path)
     first = torch.load(stage_one_ckpt, weights_only=True)["generator"]
     second = torch.load(tmp_path / "checkpoints" / "last.pt", weights_only=True)["generator"]
     for name, tensor in first.items():  # Stage I's weights and batch-norm statistics, unchanged

@@ -156,7 +156,7 @@ class StageTwoGenerator(nn.Module):
     """(Stage-I image, text embedding) -> (image at scale x its size, mean, log-variance)."""
 
     def __init__(self, text_dim: int, data_shape, c_dim: int = 128, base_width: int = 128, scale: int = 4,
-                 residual_blocks: int = 4):
+                 residual_blocks: int = 4, sketch_skip: bool = False):
         super().__init__()
         channels, resolution = int(data_shape[0]), _check_resolution(int(data_shape[-1]), "data.resolution", 32)
         if scale not in (2, 4):
@@ -180,7 +180,18 @@ class StageTwoGenerator(nn.Module):
         for _ in range(int(math.log2(4 * scale))):  # a quarter of the Stage-I size -> scale x it
             ups += _up(current, max(current // 2, 8))
             current = max(current // 2, 8)
-        self.decode = nn.Sequential(*ups, nn.Conv2d(current, channels, 3, 1, 1), nn.Tanh())
+        # sketch_skip (not in the paper): the output is the upsampled sketch plus a learnt residual that starts
+        # at zero, so an untrained Stage II already returns the sketch (SRResNet's bicubic_skip, for Stage II).
+        self.sketch_skip = bool(sketch_skip)
+        self.decode = nn.Sequential(*ups, nn.Conv2d(current, channels, 3, 1, 1),
+                                    *([] if self.sketch_skip else [nn.Tanh()]))
+
+    def zero_residual(self) -> None:
+        """With sketch_skip: the last convolution at zero (call after any re-initialisation)."""
+        if self.sketch_skip:
+            last = self.decode[-1]
+            nn.init.zeros_(last.weight)
+            nn.init.zeros_(last.bias)
 
     def forward(self, stage_one: torch.Tensor, text: torch.Tensor, sample: bool = True,
                 noise: torch.Tensor | None = None):
@@ -188,7 +199,11 @@ class StageTwoGenerator(nn.Module):
         features = self.encode(stage_one)
         replicated = code[:, :, None, None].expand(-1, -1, *features.shape[-2:])
         x = self.residual(self.joint(torch.cat([features, replicated], dim=1)))
-        return self.decode(x), mean, log_variance
+        images = self.decode(x)
+        if self.sketch_skip:
+            images = images + F.interpolate(stage_one, size=images.shape[-2:], mode="bilinear", align_corners=False)
+            images = images if self.training else images.clamp(-1, 1)
+        return images, mean, log_variance
 
 
 class StageTwoDiscriminator(nn.Module):
@@ -235,7 +250,8 @@ class StackGANGenerator(nn.Module):
     augmentations take the same noise draw. A Stage-II checkpoint therefore samples on its own."""
 
     def __init__(self, latent_dim: int, text_dim: int, data_shape, stage: int = 1, scale: int = 2, c_dim: int = 128,
-                 stage_one_width: int = 128, stage_two_width: int = 128, residual_blocks: int = 4):
+                 stage_one_width: int = 128, stage_two_width: int = 128, residual_blocks: int = 4,
+                 sketch_skip: bool = False):
         super().__init__()
         self.stage, self.latent_dim, self.text_dim, self.c_dim = _check_stage(stage), latent_dim, text_dim, c_dim
         channels, resolution = int(data_shape[0]), int(data_shape[-1])
@@ -244,11 +260,14 @@ class StackGANGenerator(nn.Module):
         if self.stage == 1:
             self.stage_one = StageOneGenerator(latent_dim, text_dim, data_shape, c_dim, stage_one_width)
         else:
-            self.stage_two = StageTwoGenerator(text_dim, data_shape, c_dim, stage_two_width, scale, residual_blocks)
+            self.stage_two = StageTwoGenerator(text_dim, data_shape, c_dim, stage_two_width, scale, residual_blocks,
+                                               sketch_skip)
             low = resolution // scale
             self.stage_one = StageOneGenerator(latent_dim, text_dim, (channels, low, low), c_dim, stage_one_width)
             self.stage_one.requires_grad_(False)
         init_stackgan_weights(self)
+        if self.stage_two is not None:
+            self.stage_two.zero_residual()
         self.train()  # Stage II: Stage I in eval mode from the start
 
     @property

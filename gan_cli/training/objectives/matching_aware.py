@@ -11,7 +11,9 @@ image with the code's mean (detached) as its condition:
 R and F are the adversarial loss's terms on real and fake logits (BCE in the paper); a wrong pair is
 a real image with the caption of the next image in the batch. Without conditioning augmentation
 (model.conditioning_augmentation=false, the paper's ablation) the code is the mean and there is no KL.
-G's update reuses the batch that D's update drew (the paper's one batch per iteration).
+G's update reuses the batch that D's update drew (the paper's one batch per iteration). With
+`augment.policy` every image D sees is DiffAugmented (not in the paper; translation and cutout keep the
+colours a caption names, `color` does not).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from gan_cli.errors import UserError
 from gan_cli.models.stackgan import kl_divergence
 from gan_cli.training.execution import Execution
 from gan_cli.training.objectives import DISCRIMINATOR, GENERATOR, Loss, Phase
+from gan_cli.training.objectives.augment import DiffAugment
 from gan_cli.training.objectives.updates import adversarial_loss
 from gan_cli.training.state import TrainingState
 from gan_cli.training.stats import RunningStats
@@ -34,15 +37,17 @@ def _scores(output) -> tuple[torch.Tensor | None, ...]:
 
 class StackGANObjective:
     def __init__(self, state: TrainingState, execution: Execution, loss, stats: RunningStats,
-                 kl_weight: float = 2.0, mismatch_weight: float = 0.5, augmentation: bool = True):
+                 kl_weight: float = 2.0, mismatch_weight: float = 0.5, augmentation: bool = True, augment=None):
         self.state, self.execution, self.loss, self.stats = state, execution, loss, stats
+        self.augment = augment or (lambda images: images)  # DiffAugment of every image D sees
         self.kl_weight, self.mismatch_weight, self.augmentation = kl_weight, mismatch_weight, augmentation
         self.g_train = execution.for_training(state.generator)
         self.d_train = execution.for_training(state.discriminator)
         self.images_per_step = state.batches.batch_size
         self.batches = {}  # D's update draws each accumulated batch, G's update reuses it
-        augment = f"conditioning augmentation (KL x {kl_weight:g})" if augmentation else "no conditioning augmentation"
-        self.description = f"loss={loss.name}, matching-aware (mismatched pairs x {mismatch_weight:g}), {augment}"
+        code = f"conditioning augmentation (KL x {kl_weight:g})" if augmentation else "no conditioning augmentation"
+        self.description = f"loss={loss.name}, matching-aware (mismatched pairs x {mismatch_weight:g}), {code}" + (
+            f", DiffAugment {augment.policy}" if augment is not None else "")
 
     def phases(self) -> list[Phase]:
         return [Phase("D", 1, self.d_loss, DISCRIMINATOR, (self.d_train,)),
@@ -64,8 +69,8 @@ class StackGANObjective:
         condition, wrong = mean.detach(), mean.detach().roll(1, dims=0)  # the next image's caption
         loss = self.loss
         with self.execution.autocast():
-            real_c, real_u, wrong_c = _scores(self.d_train(real, condition, wrong))
-            fake_c, fake_u, _ = _scores(self.d_train(fake, condition))
+            real_c, real_u, wrong_c = _scores(self.d_train(self.augment(real), condition, wrong))
+            fake_c, fake_u, _ = _scores(self.d_train(self.augment(fake), condition))
         mismatched = loss.fake_term(wrong_c)
         if real_u is None:
             d_loss = loss.real_term(real_c) + self.mismatch_weight * (loss.fake_term(fake_c) + mismatched)
@@ -79,7 +84,7 @@ class StackGANObjective:
         _, text = self.batches.pop(batch, None) or self.draw()
         with self.execution.autocast():
             fake, mean, log_variance = self.generate(self.g_train, text)
-            fake_c, fake_u, _ = _scores(self.state.discriminator(fake, mean.detach()))  # D's condition, as in D's update
+            fake_c, fake_u, _ = _scores(self.state.discriminator(self.augment(fake), mean.detach()))  # D's condition, as in D's update
             g_loss = self.loss.g_loss(fake_c)
             if fake_u is not None:
                 g_loss = g_loss + self.loss.g_loss(fake_u)
@@ -112,7 +117,9 @@ def from_config(run, state: TrainingState, execution: Execution, stats: RunningS
     if not isinstance(augmentation, bool):
         raise UserError(f"model.conditioning_augmentation={augmentation!r} must be true (the paper) or false "
                         f"(its ablation: the caption's code is its mean, no KL term).")
+    policy = run.augment.policy
     return StackGANObjective(state, execution, adversarial_loss(run.loss), stats,
+                             augment=DiffAugment(list(policy)) if policy else None,
                              kl_weight=_weight(model.get("kl_weight", 2.0), "model.kl_weight", "the paper: 2.0"),
                              mismatch_weight=_weight(model.get("mismatch_weight", 0.5), "model.mismatch_weight",
                                                      "the paper: 0.5"),
