@@ -77,7 +77,7 @@ def test_held_out_renders_score_a_low_fid_against_the_training_reference(tmp_pat
 
 def test_it_refuses_one_channel_images_and_damaged_or_missing_weights(tmp_path):
     extractor = F.CaptionedDigitsFeatures()
-    with pytest.raises(UserError, match="captioned-digits classifier sees RGB images .*digits_classifier reads "
+    with pytest.raises(UserError, match="captioned-digits classifier reads 3-channel images .*digits_classifier reads "
                                         "1-channel digits"):
         extractor(torch.zeros(2, 1, 32, 32))
     damaged = tmp_path / "captioned_digits_classifier.pt"

@@ -158,3 +158,15 @@ def test_gan_eval_judges_captions_beside_the_real_images(stage_one, tmp_path):
         assert name in report["values"] and name in report["real_data"], name
     assert report["real_data"]["colour_accuracy"] > 0.9 and report["real_data"]["r_precision"] > 0.2  # chance: 1%
     assert "r_precision" in result.stdout
+
+
+def test_stackgan_trains_on_two_processes_and_in_a_sweep(tmp_path):
+    ddp = run_cli("gan-train", *TINY, "trainer.devices=2", f"hydra.run.dir={tmp_path / 'ddp'}", cwd=tmp_path,
+                  check=True)
+    assert "(2 process(es)" in ddp.stderr + ddp.stdout and (tmp_path / "ddp" / "checkpoints" / "last.pt").is_file()
+    sweep = run_cli("gan-train", "-m", *TINY, "model.conditioning_augmentation=true,false",
+                    f"hydra.sweep.dir={tmp_path / 'sweep'}", cwd=tmp_path, check=True)
+    written = sorted((tmp_path / "sweep").glob("*/checkpoints/last.pt"))
+    assert len(written) == 2, sweep.stdout + sweep.stderr
+    kinds = {torch.load(p, weights_only=True)["config"]["model"]["conditioning_augmentation"] for p in written}
+    assert kinds == {True, False}

@@ -161,13 +161,39 @@ class ShippedClassifier:
         return describe_extractor(self)
 
 
-class DigitsFeatures(ShippedClassifier):
+class ShippedImageClassifier(ShippedClassifier):
+    """A shipped digit CNN on images: resized (antialiased bilinear) to its resolution, `channels` checked."""
+
+    channels = 1
+    wrong_channels = ""  # what to use instead, said when a batch has other channels
+
+    def __init__(self, network: torch.nn.Module, resolution: int, weights, default: Path, device="cpu"):
+        super().__init__(network, weights, default, device)
+        self.resolution = resolution
+        self.resize = f"bilinear (antialiased) to {resolution}x{resolution} when the images are another size"
+
+    @torch.no_grad()
+    def __call__(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if images.dim() != 4 or images.shape[1] != self.channels:
+            raise UserError(f"The {self.label} reads {self.channels}-channel images (N, {self.channels}, H, W), but got "
+                            f"a batch of shape {tuple(images.shape)}: {self.wrong_channels}.")
+        images = images.float().to(self.device)
+        if images.shape[-2:] != (self.resolution, self.resolution):
+            images = F.interpolate(images, size=(self.resolution, self.resolution), mode="bilinear",
+                                   align_corners=False, antialias=True)
+        features, logits = self.network(images.clamp(-1, 1))
+        return features.cpu(), logits.cpu()
+
+
+class DigitsFeatures(ShippedImageClassifier):
     """The shipped digits CNN (gan_cli.eval.digits_classifier): 64-d features, 10 logits."""
 
     name = "digits-classifier"
     feature_name = "penultimate layer, 64-d"
     label = "digits classifier"
     script = "scripts/train_digits_classifier.py"
+    wrong_channels = ("use eval.feature_extractor=inception for this dataset (captioned_digits_classifier on "
+                      "data=captioned_digits)")
     # The RMS of its (ReLU) features on the 1,797 digits. Unscaled, x.y / d is about 74 where Inception's
     # features give about 1, and the cubic kernel blows KID up about 10^5 times (one half of the digits
     # against the other read 7,393; divided by 11.16, 0.013).
@@ -177,24 +203,10 @@ class DigitsFeatures(ShippedClassifier):
     def __init__(self, weights=None, device="cpu"):
         from gan_cli.eval.digits_classifier import RESOLUTION, DigitsClassifier
 
-        super().__init__(DigitsClassifier(), weights, DIGITS_WEIGHTS, device)
-        self.resolution = RESOLUTION
-        self.resize = f"bilinear (antialiased) to {RESOLUTION}x{RESOLUTION} when the images are another size"
-
-    @torch.no_grad()
-    def __call__(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        if images.shape[1] != 1:
-            raise UserError(f"The digits classifier reads 1-channel images, but the data has {images.shape[1]} "
-                            f"channels: use eval.feature_extractor=inception for this dataset.")
-        images = images.float().to(self.device)
-        if images.shape[-2:] != (self.resolution, self.resolution):
-            images = F.interpolate(images, size=(self.resolution, self.resolution), mode="bilinear",
-                                   align_corners=False, antialias=True)
-        features, logits = self.network(images.clamp(-1, 1))
-        return features.cpu(), logits.cpu()
+        super().__init__(DigitsClassifier(), RESOLUTION, weights, DIGITS_WEIGHTS, device)
 
 
-class CaptionedDigitsFeatures(ShippedClassifier):
+class CaptionedDigitsFeatures(ShippedImageClassifier):
     """The shipped captioned-digits CNN (gan_cli.eval.captioned_digits_classifier) on RGB renders: 64-d
     features, 10 logits (the digit drawn)."""
 
@@ -202,6 +214,9 @@ class CaptionedDigitsFeatures(ShippedClassifier):
     feature_name = "penultimate layer, 64-d"
     label = "captioned-digits classifier"
     script = "scripts/train_captioned_digits_classifier.py"
+    channels = 3
+    wrong_channels = ("use it on data=captioned_digits (digits_classifier reads 1-channel digits, inception "
+                      "other images)")
     # The RMS of its (ReLU) features on the 500 held-out captioned digits: x.y / d is already of order 1
     # here (unlike the handwritten-digits CNN's 74), and dividing by it keeps KID on the same footing.
     kid_feature_scale = 0.914
@@ -211,22 +226,7 @@ class CaptionedDigitsFeatures(ShippedClassifier):
     def __init__(self, weights=None, device="cpu"):
         from gan_cli.eval.captioned_digits_classifier import RESOLUTION, CaptionedDigitsClassifier
 
-        super().__init__(CaptionedDigitsClassifier(), weights, CAPTIONED_DIGITS_WEIGHTS, device)
-        self.resolution = RESOLUTION
-        self.resize = f"bilinear (antialiased) to {RESOLUTION}x{RESOLUTION} when the images are another size"
-
-    @torch.no_grad()
-    def __call__(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        if images.dim() != 4 or images.shape[1] != 3:
-            raise UserError(f"The captioned-digits classifier sees RGB images (N, 3, H, W), but got a batch of shape "
-                            f"{tuple(images.shape)}: use it on data=captioned_digits (digits_classifier reads "
-                            f"1-channel digits, inception other images).")
-        images = images.float().to(self.device)
-        if images.shape[-2:] != (self.resolution, self.resolution):
-            images = F.interpolate(images, size=(self.resolution, self.resolution), mode="bilinear",
-                                   align_corners=False, antialias=True)
-        features, logits = self.network(images.clamp(-1, 1))
-        return features.cpu(), logits.cpu()
+        super().__init__(CaptionedDigitsClassifier(), RESOLUTION, weights, CAPTIONED_DIGITS_WEIGHTS, device)
 
 
 class SpokenDigitsFeatures(ShippedClassifier):
