@@ -232,6 +232,13 @@ PAPER_SETTINGS |= {
                              "data.batch_size": 1, "model.cycle_weight": 10.0, "model.identity_weight": 0.5,
                              "model.pool_size": 50, "optim.schedule": "linear", "optim.decay_start": 0.5,
                              "trainer.steps": 213400},
+    "stackgan_cub": {"model.name": "stackgan", "data.name": "captioned_folder", "data.resolution": 64,
+                     "data.batch_size": 128, "model.stage_one_width": 192, "model.discriminator.base_width": 96,
+                     "model.c_dim": 128, "model.kl_weight": 2.0, "model.lr_decay_epochs": 20, "optim.g_lr": 2e-4,
+                     "optim.betas": [0.5, 0.999]},
+    "stackgan_coco": {"model.name": "stackgan", "data.name": "captioned_folder", "data.resolution": 64,
+                      "data.batch_size": 128, "model.stage_one_width": 192, "model.discriminator.base_width": 96,
+                      "model.kl_weight": 2.0, "model.lr_decay_epochs": 20, "optim.g_lr": 2e-4},
     "srgan_div2k": {"model.name": "srgan", "data.name": "sr", "data.scale": 4, "data.crop": 96, "data.batch_size": 16,
                     "model.adversarial_weight": 1e-3, "loss.perceptual.layer": "conv5_4", "optim.g_lr": 1e-4,
                     "model.generator.blocks": 16},
@@ -283,7 +290,8 @@ LOSS_OF_EXPERIMENT = {"sngan_resnet_cifar10": "HingeLoss", "projection_cifar10":
 "stylegan2_ffhq256": "BCELoss", "progan_celeba128": "WassersteinLoss", "biggan_cifar10": "HingeLoss",
                       "pix2pix_facades": "BCELoss", "cyclegan_horse2zebra": "LeastSquaresLoss", "srgan_div2k": "BCELoss",
                       "dcgan_celeba": "BCELoss", "wgan_gp_cifar10": "WassersteinLoss", "sngan_cifar10": "HingeLoss",
-                      "gan_mnist": "BCELoss", "wgan_gp_grid": "WassersteinLoss"}
+                      "gan_mnist": "BCELoss", "wgan_gp_grid": "WassersteinLoss", "stackgan_cub": "BCELoss",
+                      "stackgan_coco": "BCELoss"}
 
 
 def shrink(cfg_name: str, data_root: Path) -> list[str]:
@@ -306,6 +314,13 @@ def shrink(cfg_name: str, data_root: Path) -> list[str]:
         tiny = [o for o in TINY[cfg.model.name] if not o.startswith(("data.", "model="))]
         return [*overrides, *tiny, f"data.root={data_root}", "data.num_workers=0", "data.batch_size=2",
                 "data.length=4096"]
+    if cfg.model.get("task") == "text_to_image":
+        from test_captioned_folder import write_layout
+
+        write_layout(data_root, "coco" if "coco" in cfg_name else "text_c10")
+        return [*overrides, f"data.root={data_root}", "data.resolution=16", "data.batch_size=4", "data.num_workers=0",
+                "data.test_share=0.25", "model.latent_dim=8", "model.c_dim=8", "model.stage_one_width=4",
+                "model.discriminator.base_width=4"]
     if cfg.model.get("task"):
         return overrides + shrink_translation(cfg, data_root)
     if data == "celeba":

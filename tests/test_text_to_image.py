@@ -170,3 +170,17 @@ def test_stackgan_trains_on_two_processes_and_in_a_sweep(tmp_path):
     assert len(written) == 2, sweep.stdout + sweep.stderr
     kinds = {torch.load(p, weights_only=True)["config"]["model"]["conditioning_augmentation"] for p in written}
     assert kinds == {True, False}
+
+
+def test_a_text_encoder_of_another_data_sets_words_is_refused(tmp_path):
+    from test_captioned_folder import write_images
+
+    root = tmp_path / "data"
+    names = write_images(root)
+    for name in names:
+        text = (root / "captions" / name).with_suffix(".txt")
+        text.parent.mkdir(parents=True, exist_ok=True)
+        text.write_text("this bird has wings that are brown and has a long beak\n")
+    with pytest.raises(UserError, match="knows .* of the caption words of data=captioned_folder .* train one on"):
+        train(compose_train(["model=stackgan", "data=captioned_folder", f"data.root={root}", *CPU_SIZED,
+                             "data.num_workers=0", "data.batch_size=4"]), run_dir=tmp_path / "run")

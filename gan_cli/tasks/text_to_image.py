@@ -91,7 +91,9 @@ class TextToImageTask(Task):
         from gan_cli.data.caption_batches import caption_batches, captions_of
         from gan_cli.text.encoder import embed_captions
 
-        embeddings, counts = embed_captions(text_encoder(run.model), captions_of(run.data))
+        embedder, captions = text_encoder(run.model), captions_of(run.data)
+        _check_vocabulary(embedder, captions, run)
+        embeddings, counts = embed_captions(embedder, captions)
         return caption_batches(run.data, embeddings, counts, device, seed, rank, world_size)
 
     def prepare_networks(self, networks: dict, run) -> None:
@@ -168,6 +170,19 @@ class TextToImageTask(Task):
         path = cfg.out or default_output(loaded.path, f"interp_{mode}.png")
         write_caption_grid(images, captions, cfg.steps, path)
         return f"wrote {path} ({len(seeds)} row(s) of {cfg.steps} steps, mode={mode})"
+
+
+def _check_vocabulary(embedder, captions, run, least: float = 0.5) -> None:
+    """Refuse a text encoder that knows too few of the data's caption words (another data set's)."""
+    from gan_cli.text.tokens import words
+
+    sample = [word for texts in captions[:2000] for text in texts[:2] for word in words(text)]
+    known = sum(word in embedder.vocabulary.index for word in sample) / max(1, len(sample))
+    if known < least:
+        raise UserError(f"model.text_encoder={run.model.text_encoder} knows {known:.0%} of the caption words of "
+                        f"data={run.data.name} (its vocabulary is another data set's): train one on these captions, "
+                        f"python scripts/train_text_encoder.py --root <data.root> --out my_text.pt, and pass "
+                        f"model.text_encoder=my_text.pt.")
 
 
 def _data(loaded: Loaded):
